@@ -1,0 +1,3 @@
+from audiogen.cli import main
+
+raise SystemExit(main())

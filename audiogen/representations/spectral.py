@@ -1,0 +1,188 @@
+"""Spectral representations: STFT (complex or magnitude) and log-mel, in HiFi-GAN and librosa styles.
+
+Two framing conventions are offered because the field uses both:
+
+- ``padding="center"`` (librosa, torchaudio): the signal is padded by n_fft // 2 on each side,
+  frame k is centred on sample k * hop, and T samples give T // hop + 1 frames.
+- ``padding="same"`` (HiFi-GAN, BigVGAN, Vocos): the signal is reflect-padded by
+  (n_fft - hop) // 2 on each side with no centring, so T samples give T // hop frames.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import torch
+import torchaudio.functional as AF
+
+from audiogen.representations.base import Representation
+
+Padding = Literal["center", "same"]
+
+
+class STFT(Representation):
+    """Short-time Fourier transform; ``mode="complex"`` is exactly invertible with :meth:`decode`.
+
+    encode: (B, T) -> complex (B, n_fft // 2 + 1, frames), or magnitude for ``mode="magnitude"``.
+    """
+
+    def __init__(self, sample_rate: int, n_fft: int = 1024, hop_length: int = 256,
+                 win_length: int | None = None, window: Literal["hann", "hamming"] = "hann",
+                 padding: Padding = "same", pad_mode: Literal["reflect", "constant"] = "reflect",
+                 mode: Literal["complex", "magnitude"] = "complex") -> None:
+        super().__init__()
+        self.sample_rate, self.n_fft, self.hop_length = sample_rate, n_fft, hop_length
+        self.win_length = win_length or n_fft
+        if self.win_length > n_fft:
+            raise ValueError(f"win_length {self.win_length} exceeds n_fft {n_fft}")
+        if padding == "same" and (n_fft - hop_length) % 2:
+            raise ValueError("padding='same' needs n_fft - hop_length to be even")
+        self.window_name, self.padding, self.pad_mode, self.mode = window, padding, pad_mode, mode
+        self.dim = n_fft // 2 + 1
+        make = torch.hann_window if window == "hann" else torch.hamming_window
+        self.register_buffer("window", make(self.win_length), persistent=False)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return {"type": "stft", "sample_rate": self.sample_rate, "n_fft": self.n_fft,
+                "hop_length": self.hop_length, "win_length": self.win_length,
+                "window": self.window_name, "padding": self.padding, "pad_mode": self.pad_mode,
+                "mode": self.mode}
+
+    def num_frames(self, num_samples: int) -> int:
+        if self.padding == "center":
+            return num_samples // self.hop_length + 1
+        return (num_samples - self.hop_length) // self.hop_length + 1
+
+    def complex_stft(self, wave: torch.Tensor) -> torch.Tensor:
+        """(B, T) -> complex (B, F, frames)."""
+        if self.padding == "same":
+            pad = (self.n_fft - self.hop_length) // 2
+            wave = torch.nn.functional.pad(wave.unsqueeze(1), (pad, pad), mode=self.pad_mode)
+            wave = wave.squeeze(1)
+        return torch.stft(wave.float(), self.n_fft, self.hop_length, self.win_length,
+                          self.window, center=self.padding == "center", pad_mode=self.pad_mode,
+                          return_complex=True)
+
+    def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        spectrum = self.complex_stft(wave)
+        return spectrum if self.mode == "complex" else spectrum.abs()
+
+    def decode(self, features: torch.Tensor) -> torch.Tensor:
+        """Inverse STFT of a complex spectrogram (B, F, frames) -> (B, frames * hop)."""
+        if not features.is_complex():
+            raise ValueError("STFT.decode needs a complex spectrogram")
+        return istft(features, self.n_fft, self.hop_length, self.win_length, self.window,
+                     self.padding)
+
+
+def istft(spectrum: torch.Tensor, n_fft: int, hop_length: int, win_length: int,
+          window: torch.Tensor, padding: Padding = "same") -> torch.Tensor:
+    """Inverse STFT by windowed overlap-add; for ``padding="same"`` the output has frames * hop
+    samples, trimmed symmetrically like the forward padding (as in Vocos' ISTFT head)."""
+    if padding == "center":
+        return torch.istft(spectrum, n_fft, hop_length, win_length, window, center=True)
+    frames = spectrum.shape[-1]
+    frames_time = torch.fft.irfft(spectrum, n=n_fft, dim=1, norm="backward")
+    if win_length < n_fft:
+        left = (n_fft - win_length) // 2
+        window = torch.nn.functional.pad(window, (left, n_fft - win_length - left))
+    frames_time = frames_time * window[None, :, None]
+    out_len = (frames - 1) * hop_length + n_fft
+    wave = torch.nn.functional.fold(frames_time, (1, out_len), (1, n_fft),
+                                    stride=(1, hop_length))[:, 0, 0]
+    envelope = torch.nn.functional.fold(
+        window.square().expand(1, frames, -1).transpose(1, 2), (1, out_len), (1, n_fft),
+        stride=(1, hop_length)).squeeze()
+    pad = (n_fft - hop_length) // 2
+    wave = wave[:, pad:out_len - pad]
+    envelope = envelope[pad:out_len - pad]
+    return wave / envelope.clamp_min(1e-11)
+
+
+class LogMel(Representation):
+    """Log mel spectrogram: (B, T) -> (B, n_mels, frames).
+
+    ``mel_scale``/``mel_norm`` = "slaney" reproduce librosa's defaults (and HiFi-GAN's filters);
+    ``power`` 1 is a magnitude mel (HiFi-GAN, Vocos), 2 a power mel (librosa's default);
+    ``log`` picks ln(max(x, clamp)) ("ln"), log10 ("log10") or 10*log10 ("db").
+    :meth:`decode` inverts approximately with Griffin-Lim (the usual quality floor).
+    """
+
+    def __init__(self, sample_rate: int, n_fft: int = 1024, hop_length: int = 256,
+                 win_length: int | None = None, n_mels: int = 80, fmin: float = 0.0,
+                 fmax: float | None = None, power: float = 1.0,
+                 mel_scale: Literal["slaney", "htk"] = "slaney",
+                 mel_norm: Literal["slaney"] | None = "slaney", padding: Padding = "same",
+                 pad_mode: Literal["reflect", "constant"] = "reflect",
+                 log: Literal["ln", "log10", "db"] = "ln", clamp: float = 1e-5) -> None:
+        super().__init__()
+        self.stft = STFT(sample_rate, n_fft, hop_length, win_length, "hann", padding, pad_mode,
+                         "magnitude")
+        self.sample_rate, self.hop_length, self.dim = sample_rate, hop_length, n_mels
+        self.fmin, self.fmax = float(fmin), float(fmax if fmax is not None else sample_rate / 2)
+        self.power, self.mel_scale, self.mel_norm = float(power), mel_scale, mel_norm
+        self.log, self.clamp = log, float(clamp)
+        filters = AF.melscale_fbanks(n_fft // 2 + 1, self.fmin, self.fmax, n_mels, sample_rate,
+                                     norm=mel_norm, mel_scale=mel_scale)
+        self.register_buffer("filters", filters.T.contiguous(), persistent=False)  # (mels, F)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        stft = self.stft.spec
+        return {"type": "log_mel", "sample_rate": self.sample_rate, "n_fft": stft["n_fft"],
+                "hop_length": self.hop_length, "win_length": stft["win_length"],
+                "n_mels": self.dim, "fmin": self.fmin, "fmax": self.fmax, "power": self.power,
+                "mel_scale": self.mel_scale, "mel_norm": self.mel_norm,
+                "padding": stft["padding"], "pad_mode": stft["pad_mode"], "log": self.log,
+                "clamp": self.clamp}
+
+    def num_frames(self, num_samples: int) -> int:
+        return self.stft.num_frames(num_samples)
+
+    def mel(self, wave: torch.Tensor) -> torch.Tensor:
+        """Linear-amplitude mel spectrogram (B, n_mels, frames)."""
+        magnitude = self.stft.encode(wave).pow(self.power)
+        return torch.matmul(self.filters, magnitude)
+
+    def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.compress(self.mel(wave))
+
+    def compress(self, mel: torch.Tensor) -> torch.Tensor:
+        """Apply the configured log with clamping."""
+        mel = mel.clamp_min(self.clamp)
+        if self.log == "ln":
+            return mel.log()
+        if self.log == "log10":
+            return mel.log10()
+        return 10.0 * mel.log10()
+
+    def expand(self, features: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`compress`: linear-amplitude mel."""
+        if self.log == "ln":
+            return features.exp()
+        if self.log == "log10":
+            return torch.pow(10.0, features)
+        return torch.pow(10.0, features / 10.0)
+
+    def mel_to_magnitude(self, features: torch.Tensor) -> torch.Tensor:
+        """Least-squares non-negative estimate of the STFT magnitude (B, F, frames)."""
+        mel = self.expand(features)
+        pinv = torch.linalg.pinv(self.filters)
+        magnitude = torch.matmul(pinv, mel).clamp_min(0.0)
+        return magnitude.pow(1.0 / self.power)
+
+    def decode(self, features: torch.Tensor, n_iter: int = 32) -> torch.Tensor:
+        """Griffin-Lim reconstruction (Griffin & Lim 1984) with momentum 0.99 (Perraudin 2013)."""
+        magnitude = self.mel_to_magnitude(features)
+        stft = self.stft
+        spectrum = magnitude * torch.exp(2j * math.pi * torch.rand_like(magnitude))
+        previous = torch.zeros_like(spectrum)
+        for _ in range(n_iter):
+            wave = stft.decode(spectrum)
+            rebuilt = stft.complex_stft(wave)
+            accelerated = rebuilt + 0.99 * (rebuilt - previous)
+            previous = rebuilt
+            spectrum = magnitude * torch.exp(1j * torch.angle(accelerated))
+        return stft.decode(spectrum)
