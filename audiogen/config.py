@@ -1,8 +1,9 @@
-"""YAML configs that only name classes: ``base:`` includes, ``--set`` overrides, typed instantiation.
+"""YAML configs that only name classes: ``base:`` includes, overrides, typed instantiation.
 
-A config node ``{"_target_": "pkg.mod.Class", "arg": value}`` is built by calling ``Class(arg=value)``
-after every argument is checked against the constructor's signature and type hints; unknown keys,
-missing arguments and wrong types raise :class:`ConfigError` naming the key path and valid choices.
+A config node ``{"_target_": "pkg.mod.Class", "arg": value}`` is built by calling
+``Class(arg=value)`` after every argument is checked against the constructor's signature and
+type hints; unknown keys, missing arguments and wrong types raise :class:`ConfigError` naming
+the key path and the valid choices.
 YAML is parsed with ``yaml.safe_load`` (no code executes) and ``_target_`` must live in an allowed
 package.
 """
@@ -27,7 +28,7 @@ ALLOWED_TARGET_PACKAGES = ("audiogen.", "torch.")
 
 
 def load(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict:
-    """Read a YAML config, resolving ``base:`` includes (relative paths) then ``a.b=c`` overrides."""
+    """Read a YAML config, resolving ``base:`` includes (relative paths), then overrides."""
     config = _load_with_bases(Path(path), seen=())
     for override in overrides:
         apply_override(config, override)
@@ -68,7 +69,7 @@ def merge(base: dict, update: dict) -> dict:
 
 
 def apply_override(config: dict, override: str) -> None:
-    """Set ``a.b.c=value`` in place; the value is parsed as YAML (``1e-4``, ``[1, 2]``, ``null``)."""
+    """Set ``a.b.c=value`` in place; the value is parsed as YAML (``1e-4``, ``null``)."""
     if "=" not in override:
         raise ConfigError(f"override {override!r} must look like key.path=value")
     dotted, raw = override.split("=", 1)

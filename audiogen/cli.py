@@ -1,0 +1,153 @@
+"""``audiogen <command>``: each handler parses its arguments and calls the library.
+
+Exit codes: 0 success, 1 an audiogen error (printed on one line; ``--debug`` shows the
+traceback), 2 bad usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from audiogen.errors import AudiogenError, ConfigError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def parse_assignments(pairs: list[str] | None, flag: str = "--set") -> dict[str, object]:
+    """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}`` with YAML-parsed values."""
+    result: dict[str, object] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ConfigError(f"{flag} {pair!r} must look like key=value")
+        key, value = pair.split("=", 1)
+        result[key.strip()] = yaml.safe_load(value) if value else ""
+    return result
+
+
+# ------------------------------------------------------------------------- data
+def cmd_data_build(args: argparse.Namespace) -> int:
+    from audiogen.data.corpora import build_corpus
+
+    options = parse_assignments(args.option, "--option")
+    if args.voices:
+        options["voices"] = [v for v in args.voices.split(",") if v]
+    if args.data_root:
+        options["data_root"] = args.data_root
+    report = build_corpus(args.corpus, Path(args.out), **options)
+    return 0 if report is not None else 1
+
+
+def add_data(commands: argparse._SubParsersAction) -> None:
+    data = commands.add_parser("data", help="build corpora and manifests")
+    sub = data.add_subparsers(dest="data_command", required=True)
+    build = sub.add_parser("build", help="build or fetch a corpus; write train/valid/test.jsonl")
+    build.add_argument("corpus", help="asterisk (default corpus), sonicpi, gm_notes, ljspeech, "
+                       "fsdd")
+    build.add_argument("--out", required=True, help="output folder")
+    build.add_argument("--voices", help="comma-separated voices (asterisk)")
+    build.add_argument("--data-root", help="existing local copy of a public corpus")
+    build.add_argument("--option", action="append", metavar="KEY=VALUE",
+                       help="other builder option (repeatable)")
+    build.set_defaults(handler=cmd_data_build)
+
+
+# ------------------------------------------------------------------------- train
+def cmd_train(args: argparse.Namespace) -> int:
+    from audiogen import config as cfg
+    from audiogen.experiment import train
+
+    overrides = list(args.set or [])
+    if args.max_minutes is not None:
+        overrides.append(f"trainer.max_minutes={args.max_minutes}")
+    if args.max_steps is not None:
+        overrides.append(f"trainer.max_steps={args.max_steps}")
+    if args.device:
+        overrides.append(f"trainer.device={args.device}")
+    config = cfg.load(args.config, overrides)
+    losses = train(config, args.exp)
+    if losses:
+        print("final: " + ", ".join(f"{k}={v:.4g}" for k, v in losses.items()))
+    return 0
+
+
+def add_train(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser("train", help="train (or resume) an experiment from a config")
+    train.add_argument("config", help="experiment YAML")
+    train.add_argument("--exp", required=True, help="experiment folder (resumes if it has "
+                       "checkpoints)")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="config override, e.g. trainer.max_steps=100 (repeatable)")
+    train.add_argument("--max-minutes", type=float, help="wall-clock budget")
+    train.add_argument("--max-steps", type=int, help="step budget")
+    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    train.set_defaults(handler=cmd_train)
+
+
+# ------------------------------------------------------------------------- recipe
+def cmd_recipe_run(args: argparse.Namespace) -> int:
+    from audiogen import recipe
+
+    recipe.run(args.recipe, out=args.out, first=args.stage, last=args.stop_stage,
+               overrides=parse_assignments(args.set), nproc=args.nproc, force=args.force)
+    return 0
+
+
+def cmd_recipe_show(args: argparse.Namespace) -> int:
+    from audiogen import recipe
+
+    parsed = recipe.read(args.recipe)
+    print(parsed.description)
+    for key, value in parsed.variables.items():
+        print(f"  var {key} = {value}")
+    for stage in parsed.stages:
+        print(f"  stage {stage.number}: {stage.name}: audiogen {' '.join(stage.run)}")
+    return 0
+
+
+def add_recipe(commands: argparse._SubParsersAction) -> None:
+    recipe = commands.add_parser("recipe", help="run a recipe's stages")
+    sub = recipe.add_subparsers(dest="recipe_command", required=True)
+    run = sub.add_parser("run", help="run stages (done stages are skipped)")
+    run.add_argument("recipe", help="recipe folder, e.g. recipes/vocoder/quickstart")
+    run.add_argument("--out", help="output folder (default exp/<task>/<name>)")
+    run.add_argument("--stage", type=int, default=1, help="first stage number")
+    run.add_argument("--stop-stage", type=int, help="last stage number")
+    run.add_argument("--set", action="append", metavar="VAR=VALUE", help="recipe var override")
+    run.add_argument("--nproc", type=int, default=1, help="processes for distributed stages")
+    run.add_argument("--force", action="store_true", help="rerun stages marked done")
+    run.set_defaults(handler=cmd_recipe_run)
+    show = sub.add_parser("show", help="list a recipe's vars and stages")
+    show.add_argument("recipe")
+    show.set_defaults(handler=cmd_recipe_show)
+
+
+COMMANDS = [add_data, add_train, add_recipe]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="audiogen", description="Recipe-driven audio "
+                                     "generation: vocoders, codecs, SSL units, evaluation.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except AudiogenError as error:
+        if args.debug:
+            raise
+        print(f"audiogen: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("audiogen: interrupted", file=sys.stderr)
+        return 130

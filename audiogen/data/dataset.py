@@ -1,0 +1,137 @@
+"""Datasets over manifests, a resumable seeded batch sampler, and a padding collate.
+
+Randomness is drawn from seeds, never from global state: the sampler derives each epoch's order
+from (seed, epoch), and each item's crop position from a per-item seed it passes along, so a run
+resumed at step k sees exactly the batches an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from audiogen import audio
+from audiogen.data import manifest
+from audiogen.errors import AudioError, DataError
+
+
+class AudioDataset(Dataset):
+    """Utterances of a manifest as mono waveforms at ``sample_rate``.
+
+    With ``segment_seconds`` set (training) each item is a crop of that length placed by the
+    item's seed; utterances are zero-padded when shorter. Without it (evaluation) each item is
+    the whole utterance. Items are dicts: ``audio`` (1, T), ``length``, ``id``, ``speaker``.
+    """
+
+    def __init__(self, manifest_path: str | Path, sample_rate: int,
+                 segment_seconds: float | None = None, min_seconds: float = 0.0,
+                 max_items: int | None = None) -> None:
+        self.manifest_path = Path(manifest_path)
+        rows = [u for u in manifest.read(self.manifest_path) if u.duration >= min_seconds]
+        if max_items is not None:
+            rows = rows[:max_items]
+        if not rows:
+            raise DataError(f"{self.manifest_path}: no utterances of at least {min_seconds} s")
+        self.utterances = rows
+        self.sample_rate = sample_rate
+        self.segment = None if segment_seconds is None else int(segment_seconds * sample_rate)
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        index, seed = key if isinstance(key, tuple) else (key, index_seed(0, 0, key))
+        utterance = self.utterances[index]
+        if self.segment is None:
+            wave, _ = audio.load(utterance.path, self.sample_rate)
+        else:
+            wave = self._crop(utterance, seed)
+        return {"audio": wave, "length": wave.shape[-1], "id": utterance.id,
+                "speaker": utterance.speaker}
+
+    def _crop(self, utterance: manifest.Utterance, seed: int) -> torch.Tensor:
+        """Read only the cropped window (plus resampling margin) from disk."""
+        assert self.segment is not None
+        generator = torch.Generator().manual_seed(seed)
+        file_rate = utterance.sample_rate
+        file_frames = int(round(utterance.duration * file_rate))
+        want = int(math.ceil(self.segment * file_rate / self.sample_rate))
+        room = max(file_frames - want, 0)
+        start = int(torch.randint(0, room + 1, (1,), generator=generator)) if room else 0
+        wave, _ = audio.load(utterance.path, self.sample_rate, offset=start, frames=want)
+        return audio.crop_or_pad(wave, self.segment)
+
+
+def index_seed(seed: int, epoch: int, position: int) -> int:
+    """A well-mixed 63-bit seed for one item of one epoch (SplitMix64 finaliser)."""
+    value = (seed * 0x9E3779B97F4A7C15 + epoch * 0xBF58476D1CE4E5B9 + position) & (2**64 - 1)
+    value ^= value >> 30
+    value = (value * 0xBF58476D1CE4E5B9) & (2**64 - 1)
+    value ^= value >> 27
+    value = (value * 0x94D049BB133111EB) & (2**64 - 1)
+    value ^= value >> 31
+    return value & (2**63 - 1)
+
+
+class StepBatchSampler(Sampler):
+    """Endless seeded batches that can start at any batch number; shards ranks disjointly.
+
+    Batch ``b`` of the run holds global positions ``b * B * world`` onwards of the concatenated
+    per-epoch permutations; rank ``r`` takes every ``world``-th of them. Yields lists of
+    ``(index, item_seed)`` pairs for :class:`AudioDataset`.
+    """
+
+    def __init__(self, num_items: int, batch_size: int, seed: int = 0, start_batch: int = 0,
+                 rank: int = 0, world_size: int = 1) -> None:
+        self.num_items, self.batch_size, self.seed = num_items, batch_size, seed
+        self.start_batch, self.rank, self.world_size = start_batch, rank, world_size
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        global_batch = self.batch_size * self.world_size
+        position = self.start_batch * global_batch
+        epoch, order = -1, torch.empty(0, dtype=torch.long)
+        while True:
+            batch = []
+            for offset in range(global_batch):
+                absolute = position + offset
+                if absolute // self.num_items != epoch:
+                    epoch = absolute // self.num_items
+                    generator = torch.Generator().manual_seed(self.seed * 1000003 + epoch)
+                    order = torch.randperm(self.num_items, generator=generator)
+                if offset % self.world_size == self.rank:
+                    index = int(order[absolute % self.num_items])
+                    batch.append((index, index_seed(self.seed, epoch, absolute)))
+            position += global_batch
+            yield batch
+
+    def __len__(self) -> int:
+        return 2**62
+
+
+def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pad ``audio`` to the longest item: ``audio`` (B, 1, T_max), ``lengths`` (B,), lists."""
+    longest = max(item["audio"].shape[-1] for item in items)
+    batch = torch.zeros(len(items), 1, longest)
+    for row, item in enumerate(items):
+        batch[row, :, : item["audio"].shape[-1]] = item["audio"]
+    return {"audio": batch, "lengths": torch.tensor([item["length"] for item in items]),
+            "ids": [item["id"] for item in items], "speakers": [item["speaker"] for item in items]}
+
+
+def bucket_by_length(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Group indices of similar length into batches (evaluation: less padding)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def safe_items(dataset: AudioDataset) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
+    """Yield (item, None) per utterance, or (None, error) for one that fails to load."""
+    for index in range(len(dataset)):
+        try:
+            yield dataset[index], None
+        except AudioError as error:
+            yield None, str(error)
