@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-import yaml
-
+from audiogen.config import parse_value
 from audiogen.errors import AudiogenError, ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -25,7 +24,7 @@ def parse_assignments(pairs: list[str] | None, flag: str = "--set") -> dict[str,
         if "=" not in pair:
             raise ConfigError(f"{flag} {pair!r} must look like key=value")
         key, value = pair.split("=", 1)
-        result[key.strip()] = yaml.safe_load(value) if value else ""
+        result[key.strip()] = parse_value(value) if value else ""
     return result
 
 

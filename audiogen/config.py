@@ -74,10 +74,7 @@ def apply_override(config: dict, override: str) -> None:
         raise ConfigError(f"override {override!r} must look like key.path=value")
     dotted, raw = override.split("=", 1)
     keys = dotted.strip().split(".")
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        value = raw
+    value = parse_value(raw)
     node = config
     for depth, key in enumerate(keys[:-1]):
         child = node.get(key)
@@ -87,6 +84,18 @@ def apply_override(config: dict, override: str) -> None:
             raise ConfigError(f"override {dotted}: {'.'.join(keys[:depth + 1])} is not a mapping")
         node = child
     node[keys[-1]] = value
+
+
+def parse_value(raw: str) -> Any:
+    """Parse a command-line value as YAML, reading ``1e-4`` as a float (YAML 1.1 would not)."""
+    try:
+        return float(raw) if "e" in raw.lower() and not raw.isalpha() else yaml.safe_load(raw)
+    except ValueError:
+        pass
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
 
 
 def get(config: dict, dotted: str, default: Any = None) -> Any:

@@ -1,4 +1,4 @@
-"""Spectral representations: STFT (complex or magnitude) and log-mel, in HiFi-GAN and librosa styles.
+"""Spectral representations: STFT (complex or magnitude) and log-mel (HiFi-GAN, librosa).
 
 Two framing conventions are offered because the field uses both:
 
