@@ -10,9 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-import torch
-
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> Path:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
@@ -41,6 +38,9 @@ def atomic_write_json(path: Path, value: Any) -> Path:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch generators."""
+    import numpy as np
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
