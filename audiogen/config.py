@@ -10,6 +10,7 @@ package.
 
 from __future__ import annotations
 
+import collections.abc
 import copy
 import dataclasses
 import importlib
@@ -32,7 +33,30 @@ def load(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict:
     config = _load_with_bases(Path(path), seen=())
     for override in overrides:
         apply_override(config, override)
-    return config
+    return interpolate(config)
+
+
+def interpolate(config: dict) -> dict:
+    """Replace every string ``"${a.b.c}"`` by the value at that key path (so a number is
+    written once: ``in_channels: ${task.representation.n_mels}``)."""
+
+    def resolve(node: Any, trail: tuple[str, ...]) -> Any:
+        if isinstance(node, dict):
+            return {k: resolve(v, trail) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v, trail) for v in node]
+        if isinstance(node, str) and node.startswith("${") and node.endswith("}"):
+            reference = node[2:-1]
+            if reference in trail:
+                raise ConfigError(f"circular reference {' -> '.join(trail + (reference,))}")
+            missing = object()
+            value = get(config, reference, missing)
+            if value is missing:
+                raise ConfigError(f"reference ${{{reference}}}: no such key in the config")
+            return resolve(value, trail + (reference,))
+        return node
+
+    return resolve(config, ())
 
 
 def _load_with_bases(path: Path, seen: tuple[Path, ...]) -> dict:
@@ -203,7 +227,8 @@ def _matches(value: Any, hint: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
-    if origin in (list, tuple, typing.Sequence, Iterable) or hint in (list, tuple):
+    if origin in (list, tuple, collections.abc.Sequence, collections.abc.Iterable) or \
+            hint in (list, tuple):
         if not isinstance(value, (list, tuple)):
             return False
         if args and origin is not tuple:

@@ -45,7 +45,6 @@ def train(config: dict, exp_dir: str | os.PathLike) -> dict[str, float]:
     from audiogen.train.trainer import Trainer
 
     check_sections(config)
-    task = build_task(config)
     data = cfg.build(DataOptions, dict(config.get("data") or {}), where="data")
     optim_args = dict(config.get("optimizer") or {})
     if "betas" in optim_args:
@@ -54,6 +53,7 @@ def train(config: dict, exp_dir: str | os.PathLike) -> dict[str, float]:
     options = cfg.build(TrainerOptions, dict(config.get("trainer") or {}), where="trainer")
     exp_dir = Path(exp_dir)
     torch.manual_seed(options.seed)
+    task = build_task(config)
     trainer = Trainer(task, data, optimizer, options, exp_dir, config)
     if trainer.is_main:
         exp_dir.mkdir(parents=True, exist_ok=True)

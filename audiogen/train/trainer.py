@@ -151,14 +151,14 @@ class Trainer:
                 metrics.write(row)
                 board.scalars("train", last, self.step)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if "loss" in k})
-            if valid and self.step % self.options.valid_every == 0:
+            if self.data.valid and self.step % self.options.valid_every == 0:
                 self._validate(valid, board, metrics)
             if self.step % self.options.save_every == 0:
                 self.save()
         bar.close()
         if self.step != start_step or checkpoint.latest(self.exp_dir / "checkpoints") is None:
             self.save()
-        if valid:
+        if self.data.valid:
             self._validate(valid, board, metrics)
         board.close()
         self.accelerator.wait_for_everyone()
@@ -173,7 +173,8 @@ class Trainer:
             for batch in micro:
                 with self.accelerator.autocast():
                     losses = self.task.losses(batch, phase, self.step)
-                scaler.scale(losses["loss"] / len(micro)).backward()
+                if losses["loss"].requires_grad:
+                    scaler.scale(losses["loss"] / len(micro)).backward()
                 for name, value in losses.items():
                     key = f"{phase}/{name}"
                     logs[key] = logs.get(key, 0.0) + float(value.detach()) / len(micro)

@@ -62,3 +62,16 @@ def test_options_dataclass_errors() -> None:
 def test_bad_override_syntax() -> None:
     with pytest.raises(ConfigError, match="key.path=value"):
         cfg.apply_override({}, "no_equals_sign")
+
+
+def test_references_are_resolved_once_written(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(
+        "rep: {n_mels: 80, hop: 256}\nnet: {in_channels: '${rep.n_mels}', both: ['${rep.hop}']}\n")
+    config = cfg.load(tmp_path / "c.yaml", ["rep.n_mels=100"])
+    assert config["net"] == {"in_channels": 100, "both": [256]}
+    (tmp_path / "bad.yaml").write_text("a: '${b.c}'\n")
+    with pytest.raises(ConfigError, match=r"reference \$\{b.c\}: no such key"):
+        cfg.load(tmp_path / "bad.yaml")
+    (tmp_path / "loop.yaml").write_text("a: '${b}'\nb: '${a}'\n")
+    with pytest.raises(ConfigError, match="circular reference"):
+        cfg.load(tmp_path / "loop.yaml")

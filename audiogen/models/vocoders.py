@@ -1,0 +1,47 @@
+"""Whole generator networks assembled from a backbone and a head."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from audiogen.models.backbones import Backbone
+from audiogen.models.heads import Head
+
+
+class FrameVocoder(nn.Module):
+    """Frame-rate vocoder (Vocos, Siuzdak 2023): features (B, C, frames) -> waveform (B, T).
+
+    The backbone runs at frame rate; the head (e.g. :class:`ISTFTHead`) turns its output into
+    audio, so the sample-rate work is one inverse FFT per frame.
+    """
+
+    def __init__(self, backbone: Backbone, head: Head) -> None:
+        super().__init__()
+        self.backbone, self.head = backbone, head
+
+    @property
+    def hop_length(self) -> int:
+        return int(getattr(self.head, "hop_length"))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(features))
+
+
+class ConditionalFlowNet(nn.Module):
+    """Velocity/denoiser network for a frame-rate state: (x_t, t, cond) -> same shape as x_t.
+
+    x_t: (B, state_channels, frames), t: (B,), cond: (B, cond_channels, frames). The state and
+    the condition are concatenated along channels, passed through a time-conditioned backbone
+    and projected back to ``state_channels`` by a zero-initialised 1x1 convolution.
+    """
+
+    def __init__(self, backbone: Backbone, state_channels: int) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.output = nn.Conv1d(backbone.dim, state_channels, 1)
+        nn.init.zeros_(self.output.weight)
+        nn.init.zeros_(self.output.bias)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.output(self.backbone(torch.cat([x_t, cond.to(x_t.dtype)], dim=1), t))

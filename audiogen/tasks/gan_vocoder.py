@@ -1,0 +1,99 @@
+"""GAN vocoder (HiFi-GAN / Vocos training): mel L1 + adversarial + feature-matching losses."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from audiogen.errors import ConfigError
+from audiogen.losses import adversarial
+from audiogen.losses.spectral import MelL1Loss
+from audiogen.representations.base import Representation
+from audiogen.tasks.base import Task
+
+GeneratorLoss = {"hinge": adversarial.hinge_generator_loss,
+                 "lsgan": adversarial.lsgan_generator_loss}
+DiscriminatorLoss = {"hinge": adversarial.hinge_discriminator_loss,
+                     "lsgan": adversarial.lsgan_discriminator_loss}
+
+
+class GANVocoder(Task):
+    """Trains ``generator`` (features -> waveform) against several discriminators.
+
+    Generator loss: ``mel_weight`` * mel L1 (Kong et al. 2020) + sum over discriminators of the
+    adversarial loss + ``feature_weight`` * feature matching; the adversarial terms start at
+    ``gan_start_step`` (a mel-only warm-up helps the CPU quick start).
+    """
+
+    def __init__(self, representation: Representation, generator: nn.Module,
+                 discriminators: list[nn.Module], mel_weight: float = 45.0,
+                 feature_weight: float = 2.0, adversarial_weight: float = 1.0,
+                 loss: Literal["hinge", "lsgan"] = "hinge", gan_start_step: int = 0) -> None:
+        super().__init__()
+        hop = getattr(generator, "hop_length", representation.hop_length)
+        if hop != representation.hop_length:
+            raise ConfigError(f"generator hop_length {hop} differs from the representation's "
+                              f"{representation.hop_length}")
+        self.representation, self.generator = representation, generator
+        self.discriminators = nn.ModuleList(discriminators)
+        self.mel_loss = MelL1Loss(representation)
+        self.mel_weight, self.feature_weight = mel_weight, feature_weight
+        self.adversarial_weight, self.loss_kind = adversarial_weight, loss
+        self.gan_start_step = gan_start_step
+
+    def phases(self) -> dict[str, nn.Module]:
+        return {"generator": self.generator, "discriminator": self.discriminators}
+
+    def synthesize(self, features: torch.Tensor, **_: Any) -> torch.Tensor:
+        """(B, C, frames) features -> (B, frames * hop) waveform."""
+        return self.generator(features)
+
+    def _prepare(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        wave = batch["audio"][:, 0]
+        frames = wave.shape[-1] // self.representation.hop_length
+        wave = wave[:, : frames * self.representation.hop_length]
+        with torch.no_grad():
+            features = self.representation.encode(wave)
+        return wave, features
+
+    def losses(self, batch: dict[str, Any], phase: str, step: int) -> dict[str, torch.Tensor]:
+        adversarial_on = step < 0 or step >= self.gan_start_step
+        if phase == "generator":
+            wave, features = self._prepare(batch)
+            fake = self.generator(features)[..., : wave.shape[-1]]
+            batch["_gan_real"], batch["_gan_fake"] = wave, fake.detach()
+            mel = self.mel_loss(fake, wave)
+            result = {"mel_l1": mel}
+            total = self.mel_weight * mel
+            if adversarial_on:
+                generator_loss = GeneratorLoss[self.loss_kind]
+                for index, discriminator in enumerate(self.discriminators):
+                    fake_logits, fake_features = discriminator(fake)
+                    with torch.no_grad():
+                        _, real_features = discriminator(wave)
+                    gen = generator_loss(fake_logits)
+                    matching = adversarial.feature_matching_loss(real_features, fake_features)
+                    result[f"adv_{index}"], result[f"fm_{index}"] = gen, matching
+                    total = total + self.adversarial_weight * gen + self.feature_weight * matching
+            result["loss"] = total
+            return result
+        if not adversarial_on:
+            return {"loss": torch.zeros((), device=batch["audio"].device)}
+        discriminator_loss = DiscriminatorLoss[self.loss_kind]
+        total = torch.zeros((), device=batch["audio"].device)
+        result = {}
+        for index, discriminator in enumerate(self.discriminators):
+            real_logits, _ = discriminator(batch["_gan_real"])
+            fake_logits, _ = discriminator(batch["_gan_fake"])
+            result[f"disc_{index}"] = discriminator_loss(real_logits, fake_logits)
+            total = total + result[f"disc_{index}"]
+        result["loss"] = total
+        return result
+
+    @torch.no_grad()
+    def validate(self, batch: dict[str, Any]) -> dict[str, Any]:
+        wave, features = self._prepare(batch)
+        fake = self.generator(features)[..., : wave.shape[-1]]
+        return {"mel_l1": float(self.mel_loss(fake, wave)), "audio": fake[:, None]}

@@ -1,0 +1,107 @@
+"""The one trainer: checkpoints, exact resume after kill -9, 2-process DDP on CPU (gloo)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from audiogen import config as cfg
+from audiogen.errors import SpecMismatchError
+from audiogen.experiment import load_task, train
+from audiogen.train import checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+DEBUG = REPO / "recipes" / "vocoder" / "gan_mel" / "debug.yaml"
+
+
+def overrides(corpus: Path, **extra: object) -> list[str]:
+    values = {"data.train": str(corpus / "train.jsonl"), "data.valid": str(corpus / "valid.jsonl"),
+              "trainer.num_threads": 1, "trainer.device": "cpu", **extra}
+    return [f"{key}={json.dumps(value) if not isinstance(value, str) else value}"
+            for key, value in values.items()]
+
+
+def losses_by_step(exp: Path) -> dict[int, float]:
+    rows = [json.loads(line) for line in (exp / "metrics.jsonl").read_text().splitlines()]
+    return {row["step"]: row["generator/loss"] for row in rows if "generator/loss" in row}
+
+
+def sets(values: list[str]) -> list[str]:
+    return [arg for value in values for arg in ("--set", value)]
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "audiogen", *args]
+
+
+def test_checkpoint_roundtrip_and_spec_refusal(tiny_corpus: Path, tmp_path: Path) -> None:
+    config = cfg.load(DEBUG, overrides(tiny_corpus, **{"trainer.max_steps": 2}))
+    train(config, tmp_path / "exp")
+    found = checkpoint.latest(tmp_path / "exp" / "checkpoints")
+    assert found is not None and found.name == "step_00000002"
+    assert {p.name for p in found.iterdir()} == {"config.yaml", "meta.json", "model.safetensors",
+                                                 "ema.safetensors", "state.pt"}
+    task = load_task(tmp_path / "exp", prefer_ema=False)
+    features = task.representation.encode(torch.randn(1, 4096))
+    again = load_task(found, prefer_ema=False)
+    assert torch.equal(task.synthesize(features), again.synthesize(features))
+    meta = json.loads((found / "meta.json").read_text())
+    meta["spec"]["hop_length"] = 200
+    (found / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(SpecMismatchError, match="hop_length: model has 200"):
+        load_task(found)
+
+
+def test_resume_after_kill_is_exact(tiny_corpus: Path, tmp_path: Path) -> None:
+    settings = {"trainer.max_steps": 24, "trainer.save_every": 3, "task.gan_start_step": 4, "data.batch_size": 4, "data.segment_seconds": 1.0,
+                "task.generator.backbone.dim": 64, "task.generator.backbone.num_layers": 3}
+    args = overrides(tiny_corpus, **settings)
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    command = cli("train", str(DEBUG), *sets(args))
+    subprocess.run(command + ["--exp", str(straight)], check=True, capture_output=True)
+    process = subprocess.Popen(command + ["--exp", str(broken)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        log = broken / "metrics.jsonl"
+        if log.is_file() and max(losses_by_step(broken), default=0) >= 8:
+            os.kill(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    resumed_from = int(checkpoint.latest(broken / "checkpoints").name.split("_")[1])
+    assert 3 <= resumed_from < 24
+    subprocess.run(command + ["--exp", str(broken)], check=True, capture_output=True)
+    expected, got = losses_by_step(straight), losses_by_step(broken)
+    assert sorted(got) == list(range(1, 25))
+    for step in range(resumed_from + 1, 25):
+        assert got[step] == expected[step], f"step {step}: {got[step]} != {expected[step]}"
+
+
+def test_two_process_ddp_matches_one_process(tiny_corpus: Path, tmp_path: Path) -> None:
+    common = {"trainer.max_steps": 3, "task.gan_start_step": 100, "trainer.ema_decay": None,
+              "trainer.save_every": 3}
+    single = overrides(tiny_corpus, **common, **{"data.batch_size": 4})
+    double = overrides(tiny_corpus, **common, **{"data.batch_size": 2})
+    subprocess.run(cli("train", str(DEBUG), "--exp", str(tmp_path / "one"), *sets(single)),
+                   check=True, capture_output=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc_per_node=2", "-m", "audiogen", "train", str(DEBUG),
+                "--exp", str(tmp_path / "two"), *sets(double)]
+    result = subprocess.run(torchrun, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    one, two = losses_by_step(tmp_path / "one"), losses_by_step(tmp_path / "two")
+    assert sorted(two) == [1, 2, 3]  # written once, by the main process
+    for step in (1, 2, 3):
+        assert two[step] == pytest.approx(one[step], rel=1e-4)
+    assert checkpoint.latest(tmp_path / "two" / "checkpoints") is not None
