@@ -125,7 +125,57 @@ def add_recipe(commands: argparse._SubParsersAction) -> None:
     show.set_defaults(handler=cmd_recipe_show)
 
 
-COMMANDS = [add_data, add_train, add_recipe]
+# ------------------------------------------------------------------------- synthesize
+def cmd_synthesize(args: argparse.Namespace) -> int:
+    from audiogen.synthesis import synthesize
+
+    report = synthesize(args.model, args.input, args.out, steps=args.steps, solver=args.solver,
+                        device=args.device, batch_size=args.batch_size, seed=args.seed)
+    print(f"wrote {len(report.written)} files ({report.audio_seconds:.1f} s of audio) to "
+          f"{args.out}; skipped {len(report.skipped)}")
+    for name, reason in report.skipped:
+        print(f"  skipped {name}: {reason}")
+    return 0 if report.written or not report.skipped else 1
+
+
+def add_synthesize(commands: argparse._SubParsersAction) -> None:
+    synth = commands.add_parser("synthesize", help="vocode audio (copy-synthesis) or saved "
+                                "features with a trained model")
+    synth.add_argument("model", help="experiment or checkpoint folder")
+    synth.add_argument("--input", required=True, help="wav file, folder, manifest (.jsonl) or "
+                       "folder of .npz features")
+    synth.add_argument("--out", required=True, help="output folder (mirrors input names)")
+    synth.add_argument("--steps", type=int, help="solver steps (default: the model's)")
+    synth.add_argument("--solver", help="euler, heun, midpoint, dpm_solver_pp_2m, ddim, ddpm")
+    synth.add_argument("--device", default="cpu")
+    synth.add_argument("--batch-size", type=int, default=1)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(handler=cmd_synthesize)
+
+
+# ------------------------------------------------------------------------- extract
+def cmd_extract_features(args: argparse.Namespace) -> int:
+    from audiogen.synthesis import extract_features
+
+    written, skipped = extract_features(args.model, args.input, args.out)
+    print(f"wrote {written} feature files to {args.out}; skipped {len(skipped)}")
+    for name, reason in skipped:
+        print(f"  skipped {name}: {reason}")
+    return 0
+
+
+def add_extract(commands: argparse._SubParsersAction) -> None:
+    extract = commands.add_parser("extract", help="compute features for later generation")
+    sub = extract.add_subparsers(dest="extract_command", required=True)
+    features = sub.add_parser("features", help="a model's conditioning features, as .npz with "
+                              "their spec")
+    features.add_argument("model", help="experiment or checkpoint folder")
+    features.add_argument("--input", required=True, help="wav file, folder or manifest")
+    features.add_argument("--out", required=True)
+    features.set_defaults(handler=cmd_extract_features)
+
+
+COMMANDS = [add_data, add_train, add_recipe, add_synthesize, add_extract]
 
 
 def build_parser() -> argparse.ArgumentParser:

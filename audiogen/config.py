@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections.abc
 import copy
 import dataclasses
+import functools
 import importlib
 import inspect
 import os
@@ -79,12 +80,13 @@ def _load_with_bases(path: Path, seen: tuple[Path, ...]) -> dict:
 
 
 def merge(base: dict, update: dict) -> dict:
-    """Deep-merge ``update`` into a copy of ``base``; a node with a new ``_target_`` replaces."""
+    """Deep-merge ``update`` into a copy of ``base``; a node naming another ``_target_`` than
+    the base node's replaces it whole (its old arguments would not fit the new class)."""
     result = copy.deepcopy(base)
     for key, value in update.items():
         old = result.get(key)
-        replaces = isinstance(value, dict) and "_target_" in value and isinstance(old, dict) and \
-            old.get("_target_") != value["_target_"]
+        replaces = isinstance(value, dict) and isinstance(old, dict) and \
+            "_target_" in value and "_target_" in old and old["_target_"] != value["_target_"]
         if isinstance(value, dict) and isinstance(old, dict) and not replaces:
             result[key] = merge(old, value)
         else:
@@ -166,13 +168,21 @@ def instantiate(node: Any, where: str = "config", **extra: Any) -> Any:
         return {key: instantiate(value, f"{where}.{key}") for key, value in node.items()}
     target = locate(node["_target_"], f"{where}._target_")
     kwargs = {key: instantiate(value, f"{where}.{key}")
-              for key, value in node.items() if key != "_target_"}
+              for key, value in node.items() if key not in ("_target_", "_partial_")}
     kwargs.update(extra)
+    if node.get("_partial_"):
+        check_arguments(target, kwargs, where, partial=True)
+        return functools.partial(build, target, kwargs, where)
     return build(target, kwargs, where)
 
 
-def build(target: Any, kwargs: dict, where: str = "config") -> Any:
-    """Call ``target(**kwargs)`` after checking names and types against its signature."""
+def build(target: Any, kwargs: dict, where: str = "config", **late: Any) -> Any:
+    """Call ``target(**kwargs, **late)`` after checking names and types against its signature.
+
+    ``late`` arguments come from code that completes a ``_partial_: true`` node (a task passing
+    sizes it derives from its representation, so the config writes each number once).
+    """
+    kwargs = {**kwargs, **late}
     check_arguments(target, kwargs, where)
     try:
         return target(**kwargs)
@@ -182,8 +192,9 @@ def build(target: Any, kwargs: dict, where: str = "config") -> Any:
         raise ConfigError(f"{where}: {error}") from None
 
 
-def check_arguments(target: Any, kwargs: dict, where: str) -> None:
-    """Refuse unknown or missing arguments and values whose type contradicts the type hints."""
+def check_arguments(target: Any, kwargs: dict, where: str, partial: bool = False) -> None:
+    """Refuse unknown or missing arguments and values whose type contradicts the type hints
+    (missing ones are allowed for a ``partial`` node, to be supplied by code)."""
     signature = inspect.signature(target)
     params = signature.parameters
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
@@ -195,7 +206,7 @@ def check_arguments(target: Any, kwargs: dict, where: str) -> None:
                 raise ConfigError(f"{where}: unknown key {key!r}; valid keys: "
                                   f"{', '.join(sorted(named)) or '(none)'}")
     for name, param in named.items():
-        if param.default is param.empty and name not in kwargs:
+        if param.default is param.empty and name not in kwargs and not partial:
             raise ConfigError(f"{where}: missing required key {name!r}")
     hints = _type_hints(target)
     for key, value in kwargs.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from audiogen.models.backbones import Backbone
+from audiogen.models.backbones import Backbone, ConvNeXtBackbone
 from audiogen.models.heads import Head
 
 
@@ -31,15 +31,18 @@ class FrameVocoder(nn.Module):
 class ConditionalFlowNet(nn.Module):
     """Velocity/denoiser network for a frame-rate state: (x_t, t, cond) -> same shape as x_t.
 
-    x_t: (B, state_channels, frames), t: (B,), cond: (B, cond_channels, frames). The state and
-    the condition are concatenated along channels, passed through a time-conditioned backbone
-    and projected back to ``state_channels`` by a zero-initialised 1x1 convolution.
+    x_t: (B, state_channels, frames), t: (B,), cond: (B, cond_channels, frames). State and
+    condition are concatenated along channels, passed through a time-conditioned ConvNeXt
+    backbone (adaLN) and projected back to ``state_channels`` by a zero-initialised 1x1 conv.
     """
 
-    def __init__(self, backbone: Backbone, state_channels: int) -> None:
+    def __init__(self, state_channels: int, cond_channels: int, dim: int = 384,
+                 intermediate_dim: int = 1152, num_layers: int = 8, kernel_size: int = 7) -> None:
         super().__init__()
-        self.backbone = backbone
-        self.output = nn.Conv1d(backbone.dim, state_channels, 1)
+        self.backbone = ConvNeXtBackbone(state_channels + cond_channels, dim, intermediate_dim,
+                                         num_layers, time_conditioned=True,
+                                         kernel_size=kernel_size)
+        self.output = nn.Conv1d(dim, state_channels, 1)
         nn.init.zeros_(self.output.weight)
         nn.init.zeros_(self.output.bias)
 

@@ -186,3 +186,87 @@ class LogMel(Representation):
             previous = rebuilt
             spectrum = magnitude * torch.exp(1j * torch.angle(accelerated))
         return stft.decode(spectrum)
+
+
+def compress_spectrum(spectrum: torch.Tensor, alpha: float, eps: float = 1e-8) -> torch.Tensor:
+    """Power-law magnitude compression |X|**alpha * exp(i angle X) of a complex spectrogram
+    (RFWave, BridgeVoC use alpha around 0.3-0.5); computed as X * max(|X|, eps)**(alpha - 1), so
+    gradients stay finite at zero."""
+    return spectrum * spectrum.abs().clamp_min(eps).pow(alpha - 1.0)
+
+
+def decompress_spectrum(compressed: torch.Tensor, alpha: float, eps: float = 1e-8
+                        ) -> torch.Tensor:
+    """Inverse of :func:`compress_spectrum`: |Y|**(1 / alpha) * exp(i angle Y)."""
+    return compress_spectrum(compressed, 1.0 / alpha, eps)
+
+
+def pack_complex(spectrum: torch.Tensor) -> torch.Tensor:
+    """Complex (..., F, frames) -> real (..., 2F, frames): real parts, then imaginary parts."""
+    return torch.cat([spectrum.real, spectrum.imag], dim=-2)
+
+
+def unpack_complex(packed: torch.Tensor) -> torch.Tensor:
+    """Real (..., 2F, frames) from :func:`pack_complex` -> complex (..., F, frames)."""
+    real, imag = packed.chunk(2, dim=-2)
+    return torch.complex(real.float(), imag.float())
+
+
+class CompressedSTFT(Representation):
+    """Real-packed, magnitude-compressed complex STFT: the state a spectral flow model evolves.
+
+    encode: (B, T) -> (B, 2 * (n_fft // 2 + 1), frames) = [Re; Im] of |X|**alpha e^{i angle X},
+    scaled by ``scale``; :meth:`decode` inverts it exactly (up to the STFT's own round trip).
+    """
+
+    def __init__(self, sample_rate: int, n_fft: int = 1024, hop_length: int = 256,
+                 win_length: int | None = None, padding: Padding = "same",
+                 alpha: float = 0.5, scale: float = 1.0) -> None:
+        super().__init__()
+        self.stft = STFT(sample_rate, n_fft, hop_length, win_length, "hann", padding, "reflect",
+                         "complex")
+        self.sample_rate, self.hop_length = sample_rate, hop_length
+        self.alpha, self.scale = float(alpha), float(scale)
+        self.dim = 2 * (n_fft // 2 + 1)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return {**self.stft.spec, "type": "compressed_stft", "alpha": self.alpha,
+                "scale": self.scale}
+
+    def num_frames(self, num_samples: int) -> int:
+        return self.stft.num_frames(num_samples)
+
+    def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.scale * pack_complex(compress_spectrum(self.stft.encode(wave), self.alpha))
+
+    def decode(self, features: torch.Tensor) -> torch.Tensor:
+        spectrum = decompress_spectrum(unpack_complex(features / self.scale), self.alpha)
+        return self.stft.decode(spectrum)
+
+    def magnitude_to_std(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """Per-channel std of a complex Gaussian with expected power ``|X|**2`` per bin, in this
+        representation's compressed and packed coordinates: (B, F, frames) -> (B, 2F, frames)."""
+        per_part = self.scale * magnitude.pow(self.alpha) / math.sqrt(2.0)
+        return torch.cat([per_part, per_part], dim=-2)
+
+
+class Waveform(Representation):
+    """The waveform itself as a state: (B, T) <-> (B, 1, T); one "frame" per sample."""
+
+    def __init__(self, sample_rate: int) -> None:
+        super().__init__()
+        self.sample_rate, self.hop_length, self.dim = sample_rate, 1, 1
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return {"type": "waveform", "sample_rate": self.sample_rate}
+
+    def num_frames(self, num_samples: int) -> int:
+        return num_samples
+
+    def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        return wave.unsqueeze(1)
+
+    def decode(self, features: torch.Tensor) -> torch.Tensor:
+        return features.squeeze(1)

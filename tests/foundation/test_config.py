@@ -75,3 +75,23 @@ def test_references_are_resolved_once_written(tmp_path: Path) -> None:
     (tmp_path / "loop.yaml").write_text("a: '${b}'\nb: '${a}'\n")
     with pytest.raises(ConfigError, match="circular reference"):
         cfg.load(tmp_path / "loop.yaml")
+
+
+def test_partial_nodes_are_completed_by_code() -> None:
+    node = {"_target_": "audiogen.representations.LogMel", "_partial_": True, "n_mels": 40}
+    make = cfg.instantiate(node, where="rep")
+    mel = make(sample_rate=8000)
+    assert mel.spec["sample_rate"] == 8000 and mel.spec["n_mels"] == 40
+    with pytest.raises(ConfigError, match="rep: unknown key 'rate'"):
+        make(rate=8000)
+    with pytest.raises(ConfigError, match="rep: unknown key 'nmels'"):
+        cfg.instantiate({**node, "nmels": 3}, where="rep")
+
+
+def test_new_target_replaces_but_untargeted_base_merges(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text("task: {rep: {n: 1}}\nnet: {_target_: a.B, x: 1}\n")
+    (tmp_path / "c.yaml").write_text("base: base.yaml\ntask: {_target_: a.T, y: 2}\n"
+                                     "net: {_target_: a.C, z: 3}\n")
+    config = cfg.load(tmp_path / "c.yaml")
+    assert config["task"] == {"rep": {"n": 1}, "_target_": "a.T", "y": 2}
+    assert config["net"] == {"_target_": "a.C", "z": 3}

@@ -1,0 +1,125 @@
+"""Copy-synthesis and generation from saved features with a trained vocoder, as a batch job.
+
+Audio inputs are encoded with the model's own representation (resampled to its rate);
+feature inputs must carry the model's spec. A failing item is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from audiogen import audio
+from audiogen.errors import AudiogenError, AudioError
+from audiogen.experiment import load_task
+from audiogen.inputs import Item, list_inputs, load_features, save_features
+from audiogen.representations.base import check_spec
+from audiogen.tasks.base import Task
+
+
+@dataclass
+class SynthesisReport:
+    """What a synthesis job wrote and what it skipped (with the reason)."""
+
+    written: list[Path] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    audio_seconds: float = 0.0
+
+
+def resolve_model(model: str | os.PathLike | Task, device: str) -> Task:
+    """A task object, a trained experiment/checkpoint folder, or a YAML config of a task that
+    needs no training (e.g. Griffin-Lim)."""
+    if isinstance(model, Task):
+        task = model
+    elif Path(model).suffix in (".yaml", ".yml"):
+        from audiogen import config as cfg
+        from audiogen.experiment import build_task
+
+        task = build_task(cfg.load(model))
+    else:
+        task = load_task(model, device)
+    return task.to(device).eval()
+
+
+def features_of(task: Task, item: Item, device: torch.device) -> torch.Tensor:
+    """(1, dim, frames) features of an input, computed or loaded and checked."""
+    if item.is_features:
+        array, spec = load_features(item.path)
+        check_spec(task.representation.spec, spec, what=f"features in {item.path}")
+        if not np.isfinite(array).all():
+            raise AudioError(item.path, "features contain NaN or Inf")
+        return torch.from_numpy(np.asarray(array, dtype=np.float32))[None].to(device)
+    wave, _ = audio.load(item.path, task.sample_rate)
+    minimum = task.representation.hop_length
+    if wave.shape[-1] < minimum:
+        wave = audio.crop_or_pad(wave, minimum)
+    with torch.no_grad():
+        return task.representation.encode(wave.to(device))
+
+
+def synthesize(model: str | os.PathLike | Task, inputs: str | os.PathLike,
+               out: str | os.PathLike, steps: int | None = None, solver: str | None = None,
+               device: str = "cpu", batch_size: int = 1, seed: int = 0,
+               progress: bool = True) -> SynthesisReport:
+    """Vocode every input to ``out/<relative name>.wav``; returns what was written/skipped."""
+    task = resolve_model(model, device)
+    out = Path(out)
+    items = list_inputs(inputs)
+    report = SynthesisReport()
+    generator = torch.Generator(device=device).manual_seed(seed)
+    batches = _batches(items, batch_size)
+    with tqdm(total=len(items), desc="synthesize", disable=not progress) as bar:
+        for batch in batches:
+            loaded = []
+            for item in batch:
+                try:
+                    loaded.append((item, features_of(task, item, torch.device(device))))
+                except AudiogenError as error:
+                    report.skipped.append((item.name, str(error)))
+            for group in _same_length(loaded):
+                features = torch.cat([f for _, f in group])
+                waves = task.synthesize(features, steps=steps, solver=solver,
+                                        generator=generator)
+                for (item, _), wave in zip(group, waves):
+                    target = out / f"{item.name}.wav"
+                    audio.save(target, wave.float().cpu().clamp(-1, 1)[None], task.sample_rate)
+                    report.written.append(target)
+                    report.audio_seconds += wave.shape[-1] / task.sample_rate
+            bar.update(len(batch))
+    return report
+
+
+def extract_features(model: str | os.PathLike | Task, inputs: str | os.PathLike,
+                     out: str | os.PathLike) -> tuple[int, list[tuple[str, str]]]:
+    """Save the model's conditioning features of every audio input as ``out/<name>.npz``."""
+    task = resolve_model(model, "cpu")
+    skipped: list[tuple[str, str]] = []
+    written = 0
+    for item in tqdm(list_inputs(inputs), desc="extract"):
+        try:
+            features = features_of(task, item, torch.device("cpu"))
+        except AudiogenError as error:
+            skipped.append((item.name, str(error)))
+            continue
+        save_features(Path(out) / f"{item.name}.npz", features[0].numpy(),
+                      task.representation.spec)
+        written += 1
+    return written, skipped
+
+
+def _batches(items: list[Item], size: int) -> list[list[Item]]:
+    return [items[i:i + size] for i in range(0, len(items), max(size, 1))]
+
+
+def _same_length(loaded: list[tuple[Item, torch.Tensor]]
+                 ) -> list[list[tuple[Item, torch.Tensor]]]:
+    """Group features of equal frame counts so a batch needs no padding."""
+    groups: dict[int, list[tuple[Item, torch.Tensor]]] = {}
+    for entry in loaded:
+        groups.setdefault(entry[1].shape[-1], []).append(entry)
+    return list(groups.values())

@@ -1,0 +1,149 @@
+"""Diffusion and flow-matching vocoders: one task over one generative core.
+
+The network generates a *state* representation (the waveform for DiffWave, the compressed
+complex STFT for a Vocos-style spectral flow) conditioned on features of another representation
+(log-mel now; SSL features, units and codec tokens plug in the same way). Which of diffusion or
+flow matching it is follows from the schedule and prediction type alone.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from audiogen.errors import ConfigError
+from audiogen.generative.losses import TimeDensity, TimeWeighting, path_loss, sample_time
+from audiogen.generative.paths import AffinePath, Prediction
+from audiogen.generative.schedules import Schedule
+from audiogen.losses.spectral import MelL1Loss, MultiResolutionSTFTLoss
+from audiogen.representations.base import Representation
+from audiogen.sampling.grids import GRIDS, grid_from_betas
+from audiogen.sampling.solvers import SOLVERS, Field
+from audiogen.tasks.base import Task
+from audiogen.tasks.priors import GaussianPrior
+
+
+class GenerativeVocoder(Task):
+    """Learns p(state | features) along an affine path; generates with any solver.
+
+    network(x_t, t, cond) -> prediction of kind ``prediction`` shaped like x_t, where x_t is the
+    state (B, state.dim, state frames) and cond the features (B, representation.dim, frames).
+    A ``_partial_`` network node is completed with ``state_channels`` and ``cond_channels``. ``spectral_weight`` adds a multi-resolution STFT loss on the
+    audio decoded from the model's clean estimate (x1-prediction with a spectral loss, in the
+    spirit of Flow2GAN), ``mel_weight`` a mel L1 on it.
+    """
+
+    def __init__(self, representation: Representation, state: Representation,
+                 network: Callable[..., nn.Module] | nn.Module, schedule: Schedule, prediction: Prediction = "velocity",
+                 prior: nn.Module | None = None, time_density: TimeDensity = "uniform",
+                 time_weighting: TimeWeighting = "none", spectral_weight: float = 0.0,
+                 mel_weight: float = 0.0, steps: int = 4, solver: str = "euler",
+                 grid: str = "uniform", inference_betas: list[float] | None = None) -> None:
+        super().__init__()
+        if representation.sample_rate != state.sample_rate:
+            raise ConfigError(f"state sample_rate {state.sample_rate} differs from the "
+                              f"representation's {representation.sample_rate}")
+        if representation.hop_length % state.hop_length:
+            raise ConfigError(f"representation hop {representation.hop_length} is not a "
+                              f"multiple of the state hop {state.hop_length}")
+        for name, value, choices in (("solver", solver, SOLVERS), ("grid", grid, GRIDS)):
+            if value not in choices and not (name == "grid" and value == "betas"):
+                raise ConfigError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
+        if not isinstance(network, nn.Module):  # a partial: complete it with derived sizes
+            network = network(state_channels=state.dim, cond_channels=representation.dim)
+        self.representation, self.state, self.network = representation, state, network
+        self.path = AffinePath(schedule)
+        self.prediction: Prediction = prediction
+        self.prior = prior if prior is not None else GaussianPrior()
+        if hasattr(self.prior, "bind"):
+            self.prior.bind(representation, state)
+        self.time_density, self.time_weighting = time_density, time_weighting
+        self.spectral_weight, self.mel_weight = spectral_weight, mel_weight
+        self.spectral_loss = MultiResolutionSTFTLoss() if spectral_weight else None
+        self.mel_loss = MelL1Loss(representation) if mel_weight else None
+        self.steps, self.solver, self.grid = steps, solver, grid
+        self.inference_betas = inference_betas
+
+    def phases(self) -> dict[str, nn.Module]:
+        return {"model": self.network}
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return {**self.representation.spec, "state": self.state.spec}
+
+    # ------------------------------------------------------------------ training
+    def _prepare(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Trim (B, T) audio to whole frames; return (audio, features, state x_1)."""
+        hop = self.representation.hop_length
+        wave = wave[:, : (wave.shape[-1] // hop) * hop]
+        with torch.no_grad():
+            features = self.representation.encode(wave)
+            x_1 = self.state.encode(wave)
+        return wave, features, x_1
+
+    def losses(self, batch: dict[str, Any], phase: str, step: int) -> dict[str, torch.Tensor]:
+        wave, features, x_1 = self._prepare(batch["audio"][:, 0])
+        std = self.prior.std(features, x_1.shape)
+        x_0 = std * torch.randn_like(x_1)
+        t = sample_time(x_1.shape[0], self.time_density, device=x_1.device)
+        x_t, _ = self.path.sample(x_1, x_0, t, self.prediction)
+        output = self.network(x_t, t, features)
+        flow = path_loss(output.float(), self.prediction, x_1, x_0, t, self.path,
+                         weighting=self.time_weighting)
+        result = {"path": flow}
+        total = flow
+        if self.spectral_loss is not None or self.mel_loss is not None:
+            estimate = self.path.to_data(output.float(), self.prediction, x_t, t)
+            audio = self.state.decode(estimate)[..., : wave.shape[-1]]
+            if self.spectral_loss is not None:
+                result["mrstft"] = self.spectral_loss(audio, wave)
+                total = total + self.spectral_weight * result["mrstft"]
+            if self.mel_loss is not None:
+                result["mel_l1"] = self.mel_loss(audio, wave)
+                total = total + self.mel_weight * result["mel_l1"]
+        result["loss"] = total
+        return result
+
+    # ------------------------------------------------------------------ generation
+    def times(self, steps: int, grid: str) -> torch.Tensor:
+        """The integration grid: a named grid, or DiffWave's aligned inference betas."""
+        if grid == "betas":
+            if not self.inference_betas:
+                raise ConfigError("grid 'betas' needs the task's inference_betas")
+            return grid_from_betas(self.path.schedule, self.inference_betas)
+        return GRIDS[grid](steps, self.path.schedule)
+
+    @torch.no_grad()
+    def synthesize(self, features: torch.Tensor, steps: int | None = None,
+                   solver: str | None = None, grid: str | None = None,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+        """(B, C, frames) features -> (B, frames * hop) audio."""
+        solver_name, grid_name = solver or self.solver, grid or self.grid
+        if solver_name not in SOLVERS:
+            raise ConfigError(f"unknown solver {solver_name!r}; choose from "
+                              f"{', '.join(SOLVERS)}")
+        frames = features.shape[-1]
+        length = frames * self.representation.hop_length
+        shape = torch.Size((features.shape[0], self.state.dim,
+                            self.state.num_frames(length)))
+        std = self.prior.std(features, shape)
+        noise = torch.randn(shape, generator=generator, device=features.device)
+        x = (std * noise).float()
+        field = Field(lambda x_t, t: self.network(x_t, t, features).float(), self.path,
+                      self.prediction)
+        times = self.times(steps or self.steps, grid_name).to(features.device)
+        run = SOLVERS[solver_name]
+        extra = {"prior_std": std} if "prior_std" in inspect.signature(run).parameters else {}
+        x_1 = run(field, x, times, generator, **extra)
+        return self.state.decode(x_1)[..., :length]
+
+    @torch.no_grad()
+    def validate(self, batch: dict[str, Any]) -> dict[str, Any]:
+        wave, features, _ = self._prepare(batch["audio"][:, 0])
+        audio = self.synthesize(features)
+        mel = MelL1Loss(self.representation)(audio, wave)
+        return {"mel_l1": float(mel), "audio": audio[:, None]}
