@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from audiogen.config import parse_value
 from audiogen.errors import AudiogenError, ConfigError
@@ -32,7 +32,7 @@ def parse_assignments(pairs: list[str] | None, flag: str = "--set") -> dict[str,
 def cmd_data_build(args: argparse.Namespace) -> int:
     from audiogen.data.corpora import build_corpus
 
-    options = parse_assignments(args.option, "--option")
+    options: dict[str, Any] = parse_assignments(args.option, "--option")
     if args.voices:
         options["voices"] = [v for v in args.voices.split(",") if v]
     if args.data_root:

@@ -28,7 +28,10 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> Path:
 
 def atomic_write_text(path: Path, text: str) -> Path:
     """Write text atomically."""
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(text)
+
+    return atomic_write(path, write)
 
 
 def atomic_write_json(path: Path, value: Any) -> Path:

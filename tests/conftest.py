@@ -8,8 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import torch
 
 from audiogen.data import manifest
+
+torch.set_num_threads(2)  # the container may report more CPUs than its 2-core quota
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

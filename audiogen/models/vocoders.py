@@ -22,7 +22,7 @@ class FrameVocoder(nn.Module):
 
     @property
     def hop_length(self) -> int:
-        return int(getattr(self.head, "hop_length"))
+        return int(self.head.hop_length)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(features))
@@ -44,7 +44,7 @@ class ConditionalFlowNet(nn.Module):
                                          kernel_size=kernel_size)
         self.output = nn.Conv1d(dim, state_channels, 1)
         nn.init.zeros_(self.output.weight)
-        nn.init.zeros_(self.output.bias)
+        nn.init.zeros_(self.output.bias)  # type: ignore[arg-type]
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.output(self.backbone(torch.cat([x_t, cond.to(x_t.dtype)], dim=1), t))

@@ -27,6 +27,8 @@ class STFT(Representation):
     encode: (B, T) -> complex (B, n_fft // 2 + 1, frames), or magnitude for ``mode="magnitude"``.
     """
 
+    window: torch.Tensor
+
     def __init__(self, sample_rate: int, n_fft: int = 1024, hop_length: int = 256,
                  win_length: int | None = None, window: Literal["hann", "hamming"] = "hann",
                  padding: Padding = "same", pad_mode: Literal["reflect", "constant"] = "reflect",
@@ -109,6 +111,8 @@ class LogMel(Representation):
     ``log`` picks ln(max(x, clamp)) ("ln"), log10 ("log10") or 10*log10 ("db").
     :meth:`decode` inverts approximately with Griffin-Lim (the usual quality floor).
     """
+
+    filters: torch.Tensor
 
     def __init__(self, sample_rate: int, n_fft: int = 1024, hop_length: int = 256,
                  win_length: int | None = None, n_mels: int = 80, fmin: float = 0.0,

@@ -29,6 +29,12 @@ class Task(nn.Module):
     def losses(self, batch: dict[str, Any], phase: str, step: int) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def synthesize(self, features: torch.Tensor, steps: int | None = None,
+                   solver: str | None = None, generator: torch.Generator | None = None
+                   ) -> torch.Tensor:
+        """(B, dim, frames) features -> (B, T) audio; generative tasks honour steps/solver."""
+        raise NotImplementedError(f"{type(self).__name__} does not generate audio")
+
     @torch.no_grad()
     def validate(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Scalars (floats) and optionally ``audio``/``reference`` tensors (B, 1, T) to log."""

@@ -46,8 +46,10 @@ class GANVocoder(Task):
     def phases(self) -> dict[str, nn.Module]:
         return {"generator": self.generator, "discriminator": self.discriminators}
 
-    def synthesize(self, features: torch.Tensor, **_: Any) -> torch.Tensor:
-        """(B, C, frames) features -> (B, frames * hop) waveform."""
+    def synthesize(self, features: torch.Tensor, steps: int | None = None,
+                   solver: str | None = None, generator: torch.Generator | None = None
+                   ) -> torch.Tensor:
+        """(B, C, frames) features -> (B, frames * hop) waveform (one step; no solver)."""
         return self.generator(features)
 
     def _prepare(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:

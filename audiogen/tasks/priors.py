@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -9,15 +11,25 @@ from audiogen.errors import ConfigError
 from audiogen.representations.base import Representation
 
 
-class GaussianPrior(nn.Module):
-    """x_0 ~ N(0, I): std is one everywhere."""
+class Prior(nn.Module):
+    """x_0 = std * N(0, I) with a per-element ``std`` that may depend on the features."""
+
+    def bind(self, representation: Representation, state: Representation) -> None:
+        """Attach the feature and state representations (called by the task)."""
 
     def std(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor:
         """Per-element std broadcastable to ``shape`` (B, C, T)."""
+        raise NotImplementedError
+
+
+class GaussianPrior(Prior):
+    """x_0 ~ N(0, I): std is one everywhere."""
+
+    def std(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor:
         return torch.ones((), device=features.device)
 
 
-class MelSpectralPrior(nn.Module):
+class MelSpectralPrior(Prior):
     """Complex Gaussian whose per-bin power follows the spectrum implied by the mel features.
 
     The idea of PriorGrad (Lee et al. 2022) moved to the complex STFT: the mel is mapped back to
@@ -30,21 +42,21 @@ class MelSpectralPrior(nn.Module):
     def __init__(self, floor: float = 0.05) -> None:
         super().__init__()
         self.floor = floor
-        self.representation: Representation | None = None
-        self.state: Representation | None = None
+        self.to_magnitude: Any = None
+        self.to_std: Any = None
 
     def bind(self, representation: Representation, state: Representation) -> None:
-        """Attach the feature and state representations (done by the task)."""
-        if not hasattr(representation, "mel_to_magnitude") or \
-                not hasattr(state, "magnitude_to_std"):
+        to_magnitude = getattr(representation, "mel_to_magnitude", None)
+        to_std = getattr(state, "magnitude_to_std", None)
+        if to_magnitude is None or to_std is None:
             raise ConfigError("MelSpectralPrior needs a LogMel representation and a "
                               "CompressedSTFT state")
-        self.representation, self.state = representation, state
+        self.to_magnitude, self.to_std = to_magnitude, to_std
 
     def std(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-        assert self.representation is not None and self.state is not None
+        if self.to_magnitude is None:
+            raise RuntimeError("MelSpectralPrior used before bind()")
         with torch.autocast(features.device.type, enabled=False):
-            magnitude = self.representation.mel_to_magnitude(features.float())  # type: ignore
-            std = self.state.magnitude_to_std(magnitude)  # type: ignore
+            std = self.to_std(self.to_magnitude(features.float()))
             top = std.amax(dim=(1, 2), keepdim=True)
             return std.clamp_min(self.floor * top)[..., : shape[-1]]

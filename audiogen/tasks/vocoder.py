@@ -24,7 +24,7 @@ from audiogen.representations.base import Representation
 from audiogen.sampling.grids import GRIDS, grid_from_betas
 from audiogen.sampling.solvers import SOLVERS, Field
 from audiogen.tasks.base import Task
-from audiogen.tasks.priors import GaussianPrior
+from audiogen.tasks.priors import GaussianPrior, Prior
 
 
 class GenerativeVocoder(Task):
@@ -32,14 +32,16 @@ class GenerativeVocoder(Task):
 
     network(x_t, t, cond) -> prediction of kind ``prediction`` shaped like x_t, where x_t is the
     state (B, state.dim, state frames) and cond the features (B, representation.dim, frames).
-    A ``_partial_`` network node is completed with ``state_channels`` and ``cond_channels``. ``spectral_weight`` adds a multi-resolution STFT loss on the
-    audio decoded from the model's clean estimate (x1-prediction with a spectral loss, in the
-    spirit of Flow2GAN), ``mel_weight`` a mel L1 on it.
+    A ``_partial_`` network node is completed with ``state_channels`` and ``cond_channels``.
+    ``spectral_weight`` adds a multi-resolution STFT loss on the audio decoded from the
+    model's clean estimate (x1-prediction with a spectral loss, in the spirit of Flow2GAN),
+    ``mel_weight`` a mel L1 on it.
     """
 
     def __init__(self, representation: Representation, state: Representation,
-                 network: Callable[..., nn.Module] | nn.Module, schedule: Schedule, prediction: Prediction = "velocity",
-                 prior: nn.Module | None = None, time_density: TimeDensity = "uniform",
+                 network: Callable[..., nn.Module] | nn.Module, schedule: Schedule,
+                 prediction: Prediction = "velocity",
+                 prior: Prior | None = None, time_density: TimeDensity = "uniform",
                  time_weighting: TimeWeighting = "none", spectral_weight: float = 0.0,
                  mel_weight: float = 0.0, steps: int = 4, solver: str = "euler",
                  grid: str = "uniform", inference_betas: list[float] | None = None) -> None:
@@ -59,8 +61,7 @@ class GenerativeVocoder(Task):
         self.path = AffinePath(schedule)
         self.prediction: Prediction = prediction
         self.prior = prior if prior is not None else GaussianPrior()
-        if hasattr(self.prior, "bind"):
-            self.prior.bind(representation, state)
+        self.prior.bind(representation, state)
         self.time_density, self.time_weighting = time_density, time_weighting
         self.spectral_weight, self.mel_weight = spectral_weight, mel_weight
         self.spectral_loss = MultiResolutionSTFTLoss() if spectral_weight else None
@@ -119,8 +120,8 @@ class GenerativeVocoder(Task):
 
     @torch.no_grad()
     def synthesize(self, features: torch.Tensor, steps: int | None = None,
-                   solver: str | None = None, grid: str | None = None,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+                   solver: str | None = None, generator: torch.Generator | None = None,
+                   grid: str | None = None) -> torch.Tensor:
         """(B, C, frames) features -> (B, frames * hop) audio."""
         solver_name, grid_name = solver or self.solver, grid or self.grid
         if solver_name not in SOLVERS:

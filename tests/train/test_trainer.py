@@ -61,7 +61,8 @@ def test_checkpoint_roundtrip_and_spec_refusal(tiny_corpus: Path, tmp_path: Path
 
 
 def test_resume_after_kill_is_exact(tiny_corpus: Path, tmp_path: Path) -> None:
-    settings = {"trainer.max_steps": 24, "trainer.save_every": 3, "task.gan_start_step": 4, "data.batch_size": 4, "data.segment_seconds": 1.0,
+    settings = {"trainer.max_steps": 24, "trainer.save_every": 3, "task.gan_start_step": 4,
+                "data.batch_size": 4, "data.segment_seconds": 1.0,
                 "task.generator.backbone.dim": 64, "task.generator.backbone.num_layers": 3}
     args = overrides(tiny_corpus, **settings)
     straight, broken = tmp_path / "straight", tmp_path / "broken"
