@@ -36,7 +36,7 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     if args.voices:
         options["voices"] = [v for v in args.voices.split(",") if v]
     if args.data_root:
-        options["data_root"] = args.data_root
+        options["data_root"] = Path(args.data_root)
     report = build_corpus(args.corpus, Path(args.out), **options)
     return 0 if report is not None else 1
 

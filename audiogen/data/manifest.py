@@ -96,10 +96,12 @@ def _parse(row: dict, root: Path, where: str) -> Utterance:
     )
 
 
-def write(path: str | os.PathLike, utterances: Iterable[Utterance]) -> Path:
-    """Write a manifest atomically with paths relative to its folder where possible."""
+def write(path: str | os.PathLike, utterances: Iterable[Utterance], relative: bool = True
+          ) -> Path:
+    """Write a manifest atomically; paths relative to its folder, or absolute when
+    ``relative`` is off (manifests that point into a corpus left where it lies)."""
     path = Path(path)
-    root = path.resolve().parent
+    root = path.resolve().parent if relative else None
     lines = [json.dumps(u.to_json(relative_to=root), ensure_ascii=False) for u in utterances]
     return atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
 
