@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from audiogen import audio
-from audiogen.errors import AudiogenError, AudioError
+from audiogen.errors import AudioError, AudiogenError
 from audiogen.experiment import load_task
 from audiogen.inputs import Item, list_inputs, load_features, save_features
 from audiogen.representations.base import check_spec

@@ -22,7 +22,8 @@ class FrameVocoder(nn.Module):
 
     @property
     def hop_length(self) -> int:
-        return int(self.head.hop_length)
+        hop: int = getattr(self.head, "hop_length")  # noqa: B009 (typed read of a head attribute)
+        return hop
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(features))
