@@ -130,7 +130,7 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
     from audiogen.synthesis import synthesize
 
     report = synthesize(args.model, args.input, args.out, steps=args.steps, solver=args.solver,
-                        device=args.device, batch_size=args.batch_size, seed=args.seed)
+                        grid=args.grid, device=args.device, batch_size=args.batch_size, seed=args.seed)
     print(f"wrote {len(report.written)} files ({report.audio_seconds:.1f} s of audio) to "
           f"{args.out}; skipped {len(report.skipped)}")
     for name, reason in report.skipped:
@@ -147,6 +147,8 @@ def add_synthesize(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--out", required=True, help="output folder (mirrors input names)")
     synth.add_argument("--steps", type=int, help="solver steps (default: the model's)")
     synth.add_argument("--solver", help="euler, heun, midpoint, dpm_solver_pp_2m, ddim, ddpm")
+    synth.add_argument("--grid", help="time grid: uniform, quadratic, karras, log_snr, or betas "
+                       "(the model's inference betas, DiffWave's fast schedule)")
     synth.add_argument("--device", default="cpu")
     synth.add_argument("--batch-size", type=int, default=1)
     synth.add_argument("--seed", type=int, default=0)

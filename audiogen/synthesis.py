@@ -64,7 +64,7 @@ def features_of(task: Task, item: Item, device: torch.device) -> torch.Tensor:
 
 def synthesize(model: str | os.PathLike | Task, inputs: str | os.PathLike,
                out: str | os.PathLike, steps: int | None = None, solver: str | None = None,
-               device: str = "cpu", batch_size: int = 1, seed: int = 0,
+               grid: str | None = None, device: str = "cpu", batch_size: int = 1, seed: int = 0,
                progress: bool = True) -> SynthesisReport:
     """Vocode every input to ``out/<relative name>.wav``; returns what was written/skipped."""
     task = resolve_model(model, device)
@@ -84,7 +84,7 @@ def synthesize(model: str | os.PathLike | Task, inputs: str | os.PathLike,
             for group in _same_length(loaded):
                 features = torch.cat([f for _, f in group])
                 waves = task.synthesize(features, steps=steps, solver=solver,
-                                        generator=generator)
+                                        generator=generator, grid=grid)
                 for (item, _), wave in zip(group, waves):
                     target = out / f"{item.name}.wav"
                     audio.save(target, wave.float().cpu().clamp(-1, 1)[None], task.sample_rate)

@@ -194,3 +194,10 @@ class DiscreteVP(Schedule):
         index = (after - 1).clamp(0, self.num_steps - 1)
         position = index + (log_alpha_bar - knots[index]) / log_alphas[index]
         return 1 - position.clamp(0, self.num_steps) / self.num_steps
+
+
+def linear_discrete_vp(beta_start: float = 1e-4, beta_end: float = 0.05,
+                       num_steps: int = 50) -> DiscreteVP:
+    """DDPM's linearly spaced betas as a :class:`DiscreteVP` (DiffWave base: 1e-4 to 0.05 over
+    50 steps, Kong et al. 2021)."""
+    return DiscreteVP(torch.linspace(beta_start, beta_end, num_steps, dtype=torch.float64))

@@ -113,6 +113,7 @@ class LogMel(Representation):
     """
 
     filters: torch.Tensor
+    pseudo_inverse: torch.Tensor
 
     def __init__(self, sample_rate: int, n_fft: int = 1024, hop_length: int = 256,
                  win_length: int | None = None, n_mels: int = 80, fmin: float = 0.0,
@@ -131,6 +132,8 @@ class LogMel(Representation):
         filters = AF.melscale_fbanks(n_fft // 2 + 1, self.fmin, self.fmax, n_mels, sample_rate,
                                      norm=mel_norm, mel_scale=mel_scale)
         self.register_buffer("filters", filters.T.contiguous(), persistent=False)  # (mels, F)
+        pseudo_inverse = torch.linalg.pinv(filters.T.double()).float()  # (F, mels), once
+        self.register_buffer("pseudo_inverse", pseudo_inverse, persistent=False)
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -173,22 +176,20 @@ class LogMel(Representation):
     def mel_to_magnitude(self, features: torch.Tensor) -> torch.Tensor:
         """Least-squares non-negative estimate of the STFT magnitude (B, F, frames)."""
         mel = self.expand(features)
-        pinv = torch.linalg.pinv(self.filters)
-        magnitude = torch.matmul(pinv, mel).clamp_min(0.0)
+        magnitude = torch.matmul(self.pseudo_inverse, mel).clamp_min(0.0)
         return magnitude.pow(1.0 / self.power)
 
     def decode(self, features: torch.Tensor, n_iter: int = 32) -> torch.Tensor:
         """Griffin-Lim reconstruction (Griffin & Lim 1984) with momentum 0.99 (Perraudin 2013)."""
         magnitude = self.mel_to_magnitude(features)
         stft = self.stft
-        spectrum = magnitude * torch.exp(2j * math.pi * torch.rand_like(magnitude))
+        spectrum = torch.polar(magnitude, 2 * math.pi * torch.rand_like(magnitude))
         previous = torch.zeros_like(spectrum)
         for _ in range(n_iter):
-            wave = stft.decode(spectrum)
-            rebuilt = stft.complex_stft(wave)
+            rebuilt = stft.complex_stft(stft.decode(spectrum))
             accelerated = rebuilt + 0.99 * (rebuilt - previous)
             previous = rebuilt
-            spectrum = magnitude * torch.exp(1j * torch.angle(accelerated))
+            spectrum = magnitude * accelerated / accelerated.abs().clamp_min(1e-8)
         return stft.decode(spectrum)
 
 

@@ -30,9 +30,10 @@ class Task(nn.Module):
         raise NotImplementedError
 
     def synthesize(self, features: torch.Tensor, steps: int | None = None,
-                   solver: str | None = None, generator: torch.Generator | None = None
-                   ) -> torch.Tensor:
-        """(B, dim, frames) features -> (B, T) audio; generative tasks honour steps/solver."""
+                   solver: str | None = None, generator: torch.Generator | None = None,
+                   grid: str | None = None) -> torch.Tensor:
+        """(B, dim, frames) features -> (B, T) audio; generative tasks honour steps, solver and
+        time grid, one-step models ignore them."""
         raise NotImplementedError(f"{type(self).__name__} does not generate audio")
 
     @torch.no_grad()

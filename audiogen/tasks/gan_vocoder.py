@@ -47,8 +47,8 @@ class GANVocoder(Task):
         return {"generator": self.generator, "discriminator": self.discriminators}
 
     def synthesize(self, features: torch.Tensor, steps: int | None = None,
-                   solver: str | None = None, generator: torch.Generator | None = None
-                   ) -> torch.Tensor:
+                   solver: str | None = None, generator: torch.Generator | None = None,
+                   grid: str | None = None) -> torch.Tensor:
         """(B, C, frames) features -> (B, frames * hop) waveform (one step; no solver)."""
         return self.generator(features)
 

@@ -29,8 +29,8 @@ class GriffinLim(Task):
 
     @torch.no_grad()
     def synthesize(self, features: torch.Tensor, steps: int | None = None,
-                   solver: str | None = None, generator: torch.Generator | None = None
-                   ) -> torch.Tensor:
+                   solver: str | None = None, generator: torch.Generator | None = None,
+                   grid: str | None = None) -> torch.Tensor:
         """(B, n_mels, frames) -> (B, frames * hop); ``steps`` overrides the iteration count."""
         if generator is not None:
             torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))

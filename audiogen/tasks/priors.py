@@ -12,7 +12,9 @@ from audiogen.representations.base import Representation
 
 
 class Prior(nn.Module):
-    """x_0 = std * N(0, I) with a per-element ``std`` that may depend on the features."""
+    """x_0 = mean + std * N(0, I); mean and std may depend on the features."""
+
+    zero_mean = True
 
     def bind(self, representation: Representation, state: Representation) -> None:
         """Attach the feature and state representations (called by the task)."""
@@ -20,6 +22,18 @@ class Prior(nn.Module):
     def std(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor:
         """Per-element std broadcastable to ``shape`` (B, C, T)."""
         raise NotImplementedError
+
+    def mean(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor | None:
+        """Per-element mean shaped ``shape``, or None for a zero-mean prior."""
+        return None
+
+    def sample(self, features: torch.Tensor, shape: torch.Size,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw x_0 shaped ``shape`` (B, C, T) in float32."""
+        noise = torch.randn(shape, generator=generator, device=features.device)
+        x_0 = self.std(features, shape) * noise
+        mean = self.mean(features, shape)
+        return x_0 if mean is None else x_0 + mean
 
 
 class GaussianPrior(Prior):
@@ -60,3 +74,32 @@ class MelSpectralPrior(Prior):
             std = self.to_std(self.to_magnitude(features.float()))
             top = std.amax(dim=(1, 2), keepdim=True)
             return std.clamp_min(self.floor * top)[..., : shape[-1]]
+
+
+class GriffinLimPrior(MelSpectralPrior):
+    """Starts the path at a Griffin-Lim estimate: x_0 = state(GL(mel)) + noise * mel-shaped std.
+
+    A bridge from a cheap phase-consistent estimate to the data, in the spirit of BridgeVoC's
+    mel-derived starting point and of Deep Griffin-Lim Iteration (Masuyama et al. 2019), where
+    a network refines Griffin-Lim; ``n_iter`` Griffin-Lim iterations run per utterance.
+    """
+
+    zero_mean = False
+
+    def __init__(self, n_iter: int = 8, noise: float = 0.1, floor: float = 0.05) -> None:
+        super().__init__(floor)
+        self.n_iter, self.noise = n_iter, noise
+        self.decode: Any = None
+        self.encode_state: Any = None
+
+    def bind(self, representation: Representation, state: Representation) -> None:
+        super().bind(representation, state)
+        self.decode, self.encode_state = representation.decode, state.encode
+
+    def std(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        return self.noise * super().std(features, shape)
+
+    def mean(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor | None:
+        with torch.no_grad(), torch.autocast(features.device.type, enabled=False):
+            wave = self.decode(features.float(), n_iter=self.n_iter)
+            return self.encode_state(wave)[..., : shape[-1]]

@@ -88,8 +88,7 @@ class GenerativeVocoder(Task):
 
     def losses(self, batch: dict[str, Any], phase: str, step: int) -> dict[str, torch.Tensor]:
         wave, features, x_1 = self._prepare(batch["audio"][:, 0])
-        std = self.prior.std(features, x_1.shape)
-        x_0 = std * torch.randn_like(x_1)
+        x_0 = self.prior.sample(features, x_1.shape)
         t = sample_time(x_1.shape[0], self.time_density, device=x_1.device)
         x_t, _ = self.path.sample(x_1, x_0, t, self.prediction)
         output = self.network(x_t, t, features)
@@ -131,14 +130,18 @@ class GenerativeVocoder(Task):
         length = frames * self.representation.hop_length
         shape = torch.Size((features.shape[0], self.state.dim,
                             self.state.num_frames(length)))
-        std = self.prior.std(features, shape)
-        noise = torch.randn(shape, generator=generator, device=features.device)
-        x = (std * noise).float()
+        x = self.prior.sample(features, shape, generator)
         field = Field(lambda x_t, t: self.network(x_t, t, features).float(), self.path,
                       self.prediction)
         times = self.times(steps or self.steps, grid_name).to(features.device)
         run = SOLVERS[solver_name]
-        extra = {"prior_std": std} if "prior_std" in inspect.signature(run).parameters else {}
+        extra = {}
+        if "prior_std" in inspect.signature(run).parameters:
+            if not self.prior.zero_mean:
+                raise ConfigError(f"solver {solver_name!r} injects fresh noise, which needs a "
+                                  "zero-mean prior; use euler, heun, midpoint or "
+                                  "dpm_solver_pp_2m")
+            extra = {"prior_std": self.prior.std(features, shape)}
         x_1 = run(field, x, times, generator, **extra)
         return self.state.decode(x_1)[..., :length]
 
