@@ -130,7 +130,8 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
     from audiogen.synthesis import synthesize
 
     report = synthesize(args.model, args.input, args.out, steps=args.steps, solver=args.solver,
-                        grid=args.grid, device=args.device, batch_size=args.batch_size, seed=args.seed)
+                        grid=args.grid, device=args.device, batch_size=args.batch_size,
+                        seed=args.seed)
     print(f"wrote {len(report.written)} files ({report.audio_seconds:.1f} s of audio) to "
           f"{args.out}; skipped {len(report.skipped)}")
     for name, reason in report.skipped:
@@ -177,7 +178,58 @@ def add_extract(commands: argparse._SubParsersAction) -> None:
     features.set_defaults(handler=cmd_extract_features)
 
 
-COMMANDS = [add_data, add_train, add_recipe, add_synthesize, add_extract]
+# ------------------------------------------------------------------------- evaluate
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from audiogen.eval import evaluate
+
+    systems: dict[str, str] = {}
+    for entry in args.gen:
+        name, _, path = entry.rpartition("=") if "=" in entry else ("", "", entry)
+        systems[name or Path(path).name] = path
+    options: dict[str, Any] = parse_assignments(args.option, "--option")
+    results = evaluate(args.ref, systems, [m for m in args.metrics.split(",") if m],
+                       Path(args.out), report=Path(args.report) if args.report else None,
+                       resume=args.resume, **options)
+    print(format_summary(results["summary"]))
+    return 0
+
+
+def format_summary(summary: dict[str, dict[str, dict[str, float]]]) -> str:
+    """A plain-text table: one row per system, mean and 95% CI per metric."""
+    metrics = sorted({m for scores in summary.values() for m in scores})
+    lines = ["system".ljust(16) + "".join(m.rjust(20) for m in metrics)]
+    for system, scores in summary.items():
+        cells = []
+        for metric in metrics:
+            value = scores.get(metric)
+            text = "-"
+            if value and value.get("mean") is not None:
+                low, high = value["ci95"]
+                text = f"{value['mean']:.3f} [{low:.2f},{high:.2f}]"
+            cells.append(text.rjust(20))
+        lines.append(system.ljust(16) + "".join(cells))
+    return "\n".join(lines)
+
+
+def add_evaluate(commands: argparse._SubParsersAction) -> None:
+    evaluate = commands.add_parser("evaluate", help="objective metrics of generated audio, "
+                                   "with metric cards, CIs and an HTML report")
+    evaluate.add_argument("--ref", help="reference folder or manifest (not needed by "
+                          "reference-free metrics)")
+    evaluate.add_argument("--gen", action="append", required=True, metavar="[NAME=]PATH",
+                          help="a system's generated folder or manifest (repeatable)")
+    evaluate.add_argument("--metrics", required=True, help="comma-separated, e.g. "
+                          "pesq_wb,stoi,mstft,mcd,f0_rmse,dnsmos_ovrl")
+    evaluate.add_argument("--out", required=True, help="output folder for results.json and "
+                          "per_item.csv")
+    evaluate.add_argument("--report", help="write a static HTML report here")
+    evaluate.add_argument("--resume", action="store_true", help="keep scores already in OUT")
+    evaluate.add_argument("--option", action="append", metavar="KEY=VALUE",
+                          help="metric option, e.g. utmos_checkpoint=PATH (repeatable)")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+
+COMMANDS = [add_data, add_train, add_recipe, add_synthesize, add_extract, add_evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,6 +32,6 @@ def test_recipe_smoke(directory: Path, tiny_corpus: Path, tmp_path: Path) -> Non
     for folder in synthesized:
         assert sorted(str(p.relative_to(folder).with_suffix("")) for p in
                       folder.rglob("*.wav")) == sorted(test_ids)
-    summary = json.loads((tmp_path / "results.json").read_text())["summary"]
+    summary = json.loads((tmp_path / "eval" / "results.json").read_text())["summary"]
     assert set(summary) == {folder.name for folder in synthesized}
-    assert (tmp_path / "report.html").is_file()
+    assert (tmp_path / "eval" / "report.html").is_file()
