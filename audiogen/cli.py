@@ -229,7 +229,47 @@ def add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(handler=cmd_evaluate)
 
 
-COMMANDS = [add_data, add_train, add_recipe, add_synthesize, add_extract, add_evaluate]
+# ------------------------------------------------------------------------- bench
+def cmd_bench_vocoder(args: argparse.Namespace) -> int:
+    import json
+
+    from audiogen.bench import bench_vocoder
+    from audiogen.utils import atomic_write_json
+
+    configs = {}
+    for entry in args.config or []:
+        name, _, path = entry.rpartition("=") if "=" in entry else ("", "", entry)
+        configs[name or Path(path).parent.name] = path
+    rows = bench_vocoder(configs, args.checkpoint, [int(s) for s in args.steps.split(",")],
+                         args.seconds, args.batch_size, args.threads,
+                         [p for p in args.peers.split(",") if p], args.repeats)
+    for entry in rows:
+        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
+                          for k, v in entry.items()}))
+    if args.json:
+        atomic_write_json(Path(args.json), rows)
+    return 0
+
+
+def add_bench(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser("bench", help="speed benchmarks")
+    sub = bench.add_subparsers(dest="bench_command", required=True)
+    vocoder = sub.add_parser("vocoder", help="xRT, params and MACs of vocoders and peers")
+    vocoder.add_argument("--config", action="append", metavar="[NAME=]CONFIG",
+                         help="a vocoder config (random weights are fine for speed)")
+    vocoder.add_argument("--checkpoint", help="a trained experiment or checkpoint")
+    vocoder.add_argument("--steps", default="1,2,4,8")
+    vocoder.add_argument("--seconds", type=float, default=5.0)
+    vocoder.add_argument("--batch-size", type=int, default=1)
+    vocoder.add_argument("--threads", type=int, default=2)
+    vocoder.add_argument("--peers", default="diffwave,vocos", help="diffwave, vocos or empty")
+    vocoder.add_argument("--repeats", type=int, default=10)
+    vocoder.add_argument("--json", help="write the rows here")
+    vocoder.set_defaults(handler=cmd_bench_vocoder)
+
+
+COMMANDS = [add_data, add_train, add_recipe, add_synthesize, add_extract, add_evaluate,
+            add_bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ class Task(nn.Module):
     """
 
     representation: Representation
+    multi_step = False  # whether synthesize() takes a number of solver steps
 
     def phases(self) -> dict[str, nn.Module]:
         """Trainable modules by phase name, in the order they are updated each step."""

@@ -69,6 +69,8 @@ class GenerativeVocoder(Task):
         self.steps, self.solver, self.grid = steps, solver, grid
         self.inference_betas = inference_betas
 
+    multi_step = True
+
     def phases(self) -> dict[str, nn.Module]:
         return {"model": self.network}
 
