@@ -86,21 +86,34 @@ def istft(spectrum: torch.Tensor, n_fft: int, hop_length: int, win_length: int,
     if padding == "center":
         return torch.istft(spectrum, n_fft, hop_length, win_length, window, center=True)
     frames = spectrum.shape[-1]
-    frames_time = torch.fft.irfft(spectrum, n=n_fft, dim=1, norm="backward")
     if win_length < n_fft:
         left = (n_fft - win_length) // 2
         window = torch.nn.functional.pad(window, (left, n_fft - win_length - left))
+    frames_time = torch.fft.irfft(spectrum, n=n_fft, dim=1, norm="backward")
     frames_time = frames_time * window[None, :, None]
-    out_len = (frames - 1) * hop_length + n_fft
-    wave = torch.nn.functional.fold(frames_time, (1, out_len), (1, n_fft),
-                                    stride=(1, hop_length))[:, 0, 0]
-    envelope = torch.nn.functional.fold(
-        window.square().expand(1, frames, -1).transpose(1, 2), (1, out_len), (1, n_fft),
-        stride=(1, hop_length)).squeeze()
+    wave = overlap_add(frames_time, hop_length)
+    envelope = overlap_add(window.square()[None, :, None].expand(1, n_fft, frames), hop_length)
     pad = (n_fft - hop_length) // 2
-    wave = wave[:, pad:out_len - pad]
-    envelope = envelope[pad:out_len - pad]
-    return wave / envelope.clamp_min(1e-11)
+    length = wave.shape[-1]
+    return wave[:, pad:length - pad] / envelope[:, pad:length - pad].clamp_min(1e-11)
+
+
+def overlap_add(frames: torch.Tensor, hop_length: int) -> torch.Tensor:
+    """Sum frames (B, n_fft, frames) placed every ``hop_length`` samples -> (B, (frames - 1) *
+    hop + n_fft). When hop divides n_fft this is n_fft / hop shifted adds of contiguous blocks,
+    much faster than ``fold`` on CPU."""
+    batch, n_fft, count = frames.shape
+    length = (count - 1) * hop_length + n_fft
+    if n_fft % hop_length:
+        return torch.nn.functional.fold(frames, (1, length), (1, n_fft),
+                                        stride=(1, hop_length))[:, 0, 0]
+    parts = n_fft // hop_length
+    blocks = frames.reshape(batch, parts, hop_length, count).permute(0, 1, 3, 2)
+    out = frames.new_zeros(batch, length)
+    for part in range(parts):
+        start = part * hop_length
+        out[:, start:start + count * hop_length] += blocks[:, part].reshape(batch, -1)
+    return out
 
 
 class LogMel(Representation):

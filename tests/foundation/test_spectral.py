@@ -80,3 +80,13 @@ def test_spec_mismatch_names_the_field() -> None:
     check_spec(a, dict(a))
     with pytest.raises(SpecMismatchError, match="hop_length: model has 256, features have 200"):
         check_spec(a, b)
+
+
+@pytest.mark.parametrize("n_fft,hop", [(1024, 256), (400, 160), (16, 4)])
+def test_overlap_add_equals_fold(n_fft: int, hop: int) -> None:
+    from audiogen.representations.spectral import overlap_add
+
+    frames = torch.randn(3, n_fft, 7, dtype=torch.float64)
+    length = 6 * hop + n_fft
+    expected = torch.nn.functional.fold(frames, (1, length), (1, n_fft), stride=(1, hop))
+    assert torch.allclose(overlap_add(frames, hop), expected[:, 0, 0])
