@@ -227,7 +227,9 @@ def pack_complex(spectrum: torch.Tensor) -> torch.Tensor:
 def unpack_complex(packed: torch.Tensor) -> torch.Tensor:
     """Real (..., 2F, frames) from :func:`pack_complex` -> complex (..., F, frames)."""
     real, imag = packed.chunk(2, dim=-2)
-    return torch.complex(real.float(), imag.float())
+    if real.dtype not in (torch.float32, torch.float64):  # e.g. bf16 under autocast
+        real, imag = real.float(), imag.float()
+    return torch.complex(real, imag)
 
 
 class CompressedSTFT(Representation):
