@@ -150,7 +150,11 @@ class Trainer:
                     self.phases))].get_last_lr()[0], "elapsed_s": time.monotonic() - start}
                 metrics.write(row)
                 board.scalars("train", last, self.step)
-                bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if "loss" in k})
+                postfix = {k: f"{v:.3g}" for k, v in last.items() if k.endswith("/loss")}
+                if self.options.max_minutes is not None:
+                    left = self.options.max_minutes - (time.monotonic() - start) / 60
+                    postfix["min_left"] = f"{max(left, 0.0):.1f}"
+                bar.set_postfix(postfix)
             if self.data.valid and self.step % self.options.valid_every == 0:
                 self._validate(valid, board, metrics)
             if self.step % self.options.save_every == 0:
