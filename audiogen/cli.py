@@ -131,7 +131,7 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
 
     report = synthesize(args.model, args.input, args.out, steps=args.steps, solver=args.solver,
                         grid=args.grid, device=args.device, batch_size=args.batch_size,
-                        seed=args.seed)
+                        seed=args.seed, limit=args.limit)
     print(f"wrote {len(report.written)} files ({report.audio_seconds:.1f} s of audio) to "
           f"{args.out}; skipped {len(report.skipped)}")
     for name, reason in report.skipped:
@@ -153,6 +153,7 @@ def add_synthesize(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--device", default="cpu")
     synth.add_argument("--batch-size", type=int, default=1)
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--limit", type=int, help="only the first N inputs (slow samplers)")
     synth.set_defaults(handler=cmd_synthesize)
 
 

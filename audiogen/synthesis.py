@@ -65,11 +65,11 @@ def features_of(task: Task, item: Item, device: torch.device) -> torch.Tensor:
 def synthesize(model: str | os.PathLike | Task, inputs: str | os.PathLike,
                out: str | os.PathLike, steps: int | None = None, solver: str | None = None,
                grid: str | None = None, device: str = "cpu", batch_size: int = 1, seed: int = 0,
-               progress: bool = True) -> SynthesisReport:
+               progress: bool = True, limit: int | None = None) -> SynthesisReport:
     """Vocode every input to ``out/<relative name>.wav``; returns what was written/skipped."""
     task = resolve_model(model, device)
     out = Path(out)
-    items = list_inputs(inputs)
+    items = list_inputs(inputs)[:limit]
     report = SynthesisReport()
     generator = torch.Generator(device=device).manual_seed(seed)
     batches = _batches(items, batch_size)
