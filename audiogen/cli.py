@@ -153,7 +153,8 @@ def add_synthesize(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--device", default="cpu")
     synth.add_argument("--batch-size", type=int, default=1)
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--limit", type=int, help="only the first N inputs (slow samplers)")
+    synth.add_argument("--limit", type=int,
+                       help="only N inputs, evenly spaced over the list (slow samplers)")
     synth.set_defaults(handler=cmd_synthesize)
 
 

@@ -69,7 +69,7 @@ def synthesize(model: str | os.PathLike | Task, inputs: str | os.PathLike,
     """Vocode every input to ``out/<relative name>.wav``; returns what was written/skipped."""
     task = resolve_model(model, device)
     out = Path(out)
-    items = list_inputs(inputs)[:limit]
+    items = spread(list_inputs(inputs), limit)
     report = SynthesisReport()
     generator = torch.Generator(device=device).manual_seed(seed)
     batches = _batches(items, batch_size)
@@ -110,6 +110,13 @@ def extract_features(model: str | os.PathLike | Task, inputs: str | os.PathLike,
                       task.representation.spec)
         written += 1
     return written, skipped
+
+
+def spread(items: list[Item], limit: int | None) -> list[Item]:
+    """At most ``limit`` items evenly spaced over the list (every speaker of a sorted split)."""
+    if limit is None or limit >= len(items):
+        return items
+    return [items[(index * len(items)) // limit] for index in range(limit)]
 
 
 def _batches(items: list[Item], size: int) -> list[list[Item]]:
