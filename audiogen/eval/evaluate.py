@@ -1,0 +1,248 @@
+"""Objective evaluation of generated audio: pair, score, summarise, write results and a report.
+
+:func:`evaluate` is the library entry point behind ``audiogen eval``. Scorers (and their models)
+are built once per call; every item runs through the same loading policy
+(:mod:`audiogen.eval.pairing`); a failing item or metric is recorded and the run goes on; partial
+results are written every minute so that ``resume=True`` can skip what is already scored.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from tqdm import tqdm
+
+from audiogen.errors import AudioError, ConfigError
+from audiogen.eval import pairing, registry, results
+from audiogen.eval.base import Metric, Scorer, SetScorer, Undefined, version
+from audiogen.eval.results import CI95_METHOD
+
+CHECKPOINT_SECONDS = 60.0
+CARD_FIELDS = ("library", "version", "sample_rate", "resampler", "mode", "alignment",
+               "embedding_model", "checksum")
+Row = dict[str, Any]
+
+
+def evaluate(ref: str | None, gen: dict[str, str], metrics: list[str], out: Path,
+             report: Path | None = None, resume: bool = False, **metric_options: Any
+             ) -> dict[str, Any]:
+    """Score each system's generated audio and write ``out/results.json`` and ``per_item.csv``.
+
+    Args:
+        ref: reference directory or manifest; None when every metric is reference-free.
+        gen: system name -> directory or manifest of its generated audio.
+        metrics: metric names (see :data:`audiogen.eval.registry.METRICS`).
+        out: output directory.
+        report: path of a static HTML report to write, if any.
+        resume: reuse the per-item scores in ``out/results.json`` (also a partial one) whose
+            metric card is unchanged; failed items are retried, rows of other systems dropped,
+            and set metrics (FAD) recomputed over all items.
+        metric_options: ``<group>_<argument>`` options of the scorers, e.g.
+            ``fad_weights=PATH``, ``utmos_checkpoint=PATH``, ``pitch_model="tiny"``.
+
+    Returns the results dictionary (cards, summary, per_item, ...).
+    Raises ConfigError for unknown metrics or options and DataError for unusable sources.
+    """
+    chosen = registry.resolve(metrics)
+    if not gen:
+        raise ConfigError("no generated system given (gen maps system name -> directory)")
+    needing = [metric.name for metric in chosen if metric.needs_reference]
+    if ref is None and needing:
+        raise ConfigError(f"metric(s) {', '.join(needing)} need a reference (ref=...)")
+    reference = pairing.collect(ref) if ref is not None else None
+    sources = {system: pairing.collect(source) for system, source in gen.items()}
+    scorers = registry.build(chosen, metric_options)
+    cards = {metric.name: make_card(metric, scorer) for scorer in scorers
+             for metric in scorer.metrics}
+    out = Path(out)
+    previous = _previous_rows(out, cards) if resume else {}
+    started = time.monotonic()
+    header = _header(ref, gen, chosen, metric_options, cards)
+    reference_errors = _add_references(scorers, reference)
+    state = _Progress(out, header, [m.name for m in chosen if m.group not in _set_groups(scorers)])
+    set_values: dict[str, dict[str, dict[str, Any]]] = {}
+    with_reference = any(m.needs_reference for s in _item_scorers(scorers) for m in s.metrics)
+    for system, items in sources.items():
+        pairs = pairing.pair(items, reference if with_reference else None)
+        for item in tqdm(pairs, desc=f"eval {system}", unit="item", dynamic_ncols=True):
+            state.add(_score_item(system, item, scorers, with_reference,
+                                  previous.get((system, item.key), {})))
+        set_values[system] = _set_results(scorers, system)
+    final = state.results(set_values, complete=True)
+    final.update(reference_errors=reference_errors,
+                 elapsed_seconds=round(time.monotonic() - started, 3))
+    results.write(out, final, state.item_metrics)
+    if report is not None:
+        from audiogen.eval.report import write_report
+
+        write_report(final, Path(report))
+    return final
+
+
+def make_card(metric: Metric, scorer: Scorer | SetScorer) -> dict[str, Any]:
+    """The card of one metric: what it measures, which way is better, and how it was computed."""
+    card = {"metric": metric.name, "description": metric.description,
+            "direction": f"{metric.direction} is better", "unit": metric.unit,
+            "needs_reference": metric.needs_reference, "group": metric.group}
+    computed = scorer.card(metric.name)
+    card.update({field: computed.get(field) for field in CARD_FIELDS})
+    card.update({key: value for key, value in computed.items() if key not in card})
+    card["ci95"] = CI95_METHOD if not isinstance(scorer, SetScorer) else "none (one value per set)"
+    return card
+
+
+class _Progress:
+    """Collects rows and writes partial results every :data:`CHECKPOINT_SECONDS`."""
+
+    def __init__(self, out: Path, header: dict[str, Any], item_metrics: list[str]) -> None:
+        self.out, self.header, self.item_metrics = out, header, item_metrics
+        self.rows: list[Row] = []
+        self.last_write = time.monotonic()
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        if time.monotonic() - self.last_write > CHECKPOINT_SECONDS:
+            results.write(self.out, self.results({}, complete=False), self.item_metrics)
+            self.last_write = time.monotonic()
+
+    def results(self, set_values: dict[str, dict[str, dict[str, Any]]], complete: bool
+                ) -> dict[str, Any]:
+        summary = results.summarize(self.rows, list(self.header["systems"]), self.item_metrics,
+                                    set_values)
+        return {**self.header, "complete": complete, "summary": summary, "per_item": self.rows}
+
+
+def _score_item(system: str, item: pairing.Pair, scorers: Sequence[Scorer | SetScorer],
+                with_reference: bool, previous: Row) -> Row:
+    """One per-item row: reused scores, new scores, notes and errors."""
+    item_scorers = _item_scorers(scorers)
+    set_scorers = [scorer for scorer in scorers if isinstance(scorer, SetScorer)]
+    names = [name for scorer in item_scorers for name in scorer.names]
+    row: Row = {"id": item.key, "system": system, **dict.fromkeys(names), "notes": [],
+                "errors": {},
+                "generated_path": str(item.generated.path) if item.generated else None,
+                "reference_path": str(item.reference.path) if item.reference else None}
+    reused = {name: previous[name] for name in names if previous.get(name) is not None}
+    todo = [scorer for scorer in item_scorers if not set(scorer.names) <= set(reused)]
+    if not todo and not set_scorers:
+        return {**row, **reused, "notes": previous.get("notes", [])}
+    try:
+        loaded = pairing.load_pair(item, with_reference)
+    except (pairing.ItemError, AudioError) as error:
+        row["errors"]["item"] = str(error)
+        return row
+    row.update(reused, notes=loaded.notes)
+    for scorer in todo:
+        _run_scorer(scorer, loaded, row)
+    for set_scorer in set_scorers:
+        try:
+            set_scorer.add(system, loaded.generated, loaded.sample_rate)
+        except Exception as error:
+            row["errors"].update(dict.fromkeys(set_scorer.names, _message(error)))
+    return row
+
+
+def _run_scorer(scorer: Scorer, loaded: pairing.LoadedPair, row: Row) -> None:
+    """Score one item with one scorer, recording exceptions and undefined values as errors."""
+    try:
+        values = scorer.score(loaded.generated, loaded.reference, loaded.sample_rate)
+    except Exception as error:
+        row["errors"].update(dict.fromkeys(scorer.names, _message(error)))
+        return
+    for name, value in values.items():
+        if isinstance(value, Undefined):
+            row["errors"][name] = f"undefined: {value.reason}"
+        elif not math.isfinite(value):
+            row["errors"][name] = f"non-finite value {value}"
+        else:
+            row[name] = float(value)
+
+
+def _add_references(scorers: Sequence[Scorer | SetScorer],
+                    reference: dict[str, pairing.Item] | None) -> list[dict[str, str]]:
+    """Feed every reference item to the set scorers; returns the items that failed."""
+    set_scorers = [scorer for scorer in scorers if isinstance(scorer, SetScorer)]
+    if not set_scorers:
+        return []
+    if reference is None:
+        raise ConfigError("set metrics (fad) need a reference set (ref=...)")
+    errors = []
+    for key, item in tqdm(reference.items(), desc="eval reference set", unit="item",
+                          dynamic_ncols=True):
+        try:
+            wave, rate = pairing.load_mono(item)
+            for scorer in set_scorers:
+                scorer.add_reference(wave, rate)
+        except Exception as error:
+            errors.append({"id": key, "error": _message(error)})
+    return errors
+
+
+def _set_results(scorers: Sequence[Scorer | SetScorer], system: str
+                 ) -> dict[str, dict[str, Any]]:
+    """``{metric: {"value", "n"[, "error"]}}`` of the set metrics for ``system``."""
+    values: dict[str, dict[str, Any]] = {}
+    for scorer in scorers:
+        if not isinstance(scorer, SetScorer):
+            continue
+        count = scorer.size(system)
+        try:
+            for name, value in scorer.result(system).items():
+                values[name] = {"value": value, "n": count}
+        except Exception as error:
+            for name in scorer.names:
+                values[name] = {"value": None, "n": count, "error": _message(error)}
+    return values
+
+
+def _previous_rows(out: Path, cards: dict[str, dict[str, Any]]) -> dict[tuple[str, str], Row]:
+    """Rows of an earlier run keyed by (system, id), keeping only metrics whose card matches."""
+    path = out / results.RESULTS_NAME
+    if not path.is_file():
+        return {}
+    earlier = results.read(path)
+    old_cards = earlier.get("cards", {})
+    same = {name for name, card in cards.items() if old_cards.get(name) == card}
+    rows = {}
+    for row in earlier["per_item"]:
+        kept = {name: value for name, value in row.items() if name in same}
+        rows[(str(row.get("system")), str(row.get("id")))] = {**kept,
+                                                              "notes": row.get("notes", [])}
+    return rows
+
+
+def _header(ref: str | None, gen: dict[str, str], chosen: Sequence[Metric],
+            options: dict[str, Any], cards: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "format": results.FORMAT,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "reference": None if ref is None else str(ref),
+        "systems": {system: str(source) for system, source in gen.items()},
+        "metrics": [metric.name for metric in chosen],
+        "options": {key: str(value) for key, value in options.items()},
+        "policy": pairing.POLICY,
+        "ci95_method": CI95_METHOD,
+        "environment": {"python": platform.python_version(), "platform": platform.platform(),
+                        **{name: version(name) for name in ("torch", "torchaudio", "numpy")}},
+        "cards": cards,
+    }
+
+
+def _item_scorers(scorers: Sequence[Scorer | SetScorer]) -> list[Scorer]:
+    return [scorer for scorer in scorers if isinstance(scorer, Scorer)]
+
+
+def _set_groups(scorers: Sequence[Scorer | SetScorer]) -> set[str]:
+    return {m.group for s in scorers if isinstance(s, SetScorer) for m in s.metrics}
+
+
+def _message(error: BaseException) -> str:
+    """'Type: message' of an exception (byte-string messages, as pesq raises, decoded)."""
+    first = error.args[0] if len(error.args) == 1 else None
+    text = first.decode(errors="replace") if isinstance(first, bytes) else str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

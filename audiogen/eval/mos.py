@@ -1,0 +1,168 @@
+"""Predicted MOS without a reference: DNSMOS P.835 and P.808, PLCMOS, and UTMOS from a local file.
+
+DNSMOS (Reddy et al. 2022) and PLCMOS (Diener et al. 2023) run the ONNX models shipped in the
+``speechmos`` wheel through onnxruntime; each model is loaded once per run. Their input is 16 kHz
+audio in [-1, 1]; samples outside are clipped first.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from audiogen.errors import ConfigError
+from audiogen.eval.base import (
+    RESAMPLER,
+    Metric,
+    Score,
+    Scorer,
+    eval_mode,
+    library,
+    load_torch_module,
+    to_rate,
+)
+from audiogen.utils import file_sha256
+
+MOS_RATE = 16000
+REFERENCE_FREE = "none (reference-free)"
+
+
+def _mos(name: str, description: str, group: str) -> Metric:
+    return Metric(name, description, True, False, MOS_RATE, group, "MOS")
+
+
+DNSMOS_OVRL = _mos("dnsmos_ovrl", "DNSMOS P.835 overall quality (1-5)", "dnsmos")
+DNSMOS_SIG = _mos("dnsmos_sig", "DNSMOS P.835 speech signal quality (1-5)", "dnsmos")
+DNSMOS_BAK = _mos("dnsmos_bak", "DNSMOS P.835 background noise quality (1-5)", "dnsmos")
+DNSMOS_P808 = _mos("dnsmos_p808", "DNSMOS P.808 overall quality (1-5)", "dnsmos")
+PLCMOS = _mos("plcmos", "PLCMOS v2 packet-loss-concealment quality (1-5)", "plcmos")
+UTMOS = _mos("utmos", "UTMOS-style predicted naturalness MOS from a local checkpoint", "utmos")
+METRICS = (DNSMOS_OVRL, DNSMOS_SIG, DNSMOS_BAK, DNSMOS_P808, PLCMOS, UTMOS)
+DNSMOS_KEYS = {"dnsmos_ovrl": "ovrl_mos", "dnsmos_sig": "sig_mos", "dnsmos_bak": "bak_mos",
+               "dnsmos_p808": "p808_mos"}
+
+
+def _speechmos_file(*parts: str) -> Path:
+    import speechmos
+
+    return Path(os.path.dirname(speechmos.__file__), *parts)
+
+
+def _mono_16k(wave: np.ndarray, sample_rate: int) -> np.ndarray:
+    return np.clip(to_rate(wave, sample_rate, MOS_RATE), -1.0, 1.0).astype(np.float32)
+
+
+class Dnsmos(Scorer):
+    """DNSMOS P.835 (SIG, BAK, OVRL, non-personalised) and P.808 with speechmos's DNSMOS class:
+    9.01 s windows at a 1 s hop averaged, shorter clips tiled to 9.01 s, P.835 outputs mapped by
+    the polynomial fit of Microsoft's dnsmos_local.py."""
+
+    def __init__(self, metrics: Sequence[Metric], personalized: bool = False) -> None:
+        from speechmos.dnsmos import DNSMOS
+
+        super().__init__(metrics)
+        folder = "pdnsmos_models" if personalized else "dnsmos_models"
+        self.personalized = personalized
+        self.files = (_speechmos_file(folder, "sig_bak_ovr.onnx"),
+                      _speechmos_file("dnsmos_models", "model_v8.onnx"))
+        self.model = DNSMOS(str(self.files[0]), str(self.files[1]))
+
+    def score(self, generated: np.ndarray, reference: np.ndarray | None, sample_rate: int
+              ) -> Score:
+        values = self.model(_mono_16k(generated, sample_rate), MOS_RATE, self.personalized)
+        return {name: float(values[DNSMOS_KEYS[name]]) for name in self.names}
+
+    def card(self, name: str) -> dict[str, Any]:
+        model = self.files[1] if name == "dnsmos_p808" else self.files[0]
+        return {**library("speechmos", "onnxruntime"), "sample_rate": MOS_RATE,
+                "resampler": RESAMPLER,
+                "mode": f"{'personalised' if self.personalized else 'non-personalised'}, "
+                        "9.01 s windows at 1 s hop averaged, short clips tiled, samples "
+                        "clipped to [-1, 1]",
+                "alignment": REFERENCE_FREE, "embedding_model": f"speechmos/{model.parent.name}/"
+                                                                f"{model.name}",
+                "checksum": file_sha256(model)}
+
+
+class Plcmos(Scorer):
+    """PLCMOS v2 with speechmos's PLCMOS class; its ``rounds`` random rater embeddings are drawn
+    from NumPy's global generator seeded with ``seed`` for every item (the previous state is
+    restored), so scores are reproducible."""
+
+    def __init__(self, metrics: Sequence[Metric], rounds: int = 15, seed: int = 0) -> None:
+        from speechmos.plcmos import PLCMOS as Model
+
+        super().__init__(metrics)
+        self.rounds, self.seed = rounds, seed
+        self.model = Model(embed_rounds=rounds)
+
+    def score(self, generated: np.ndarray, reference: np.ndarray | None, sample_rate: int
+              ) -> Score:
+        state = np.random.get_state()
+        np.random.seed(self.seed)
+        try:
+            value = self.model(_mono_16k(generated, sample_rate))["plcmos"]
+        finally:
+            np.random.set_state(state)
+        return {"plcmos": float(value)}
+
+    def card(self, name: str) -> dict[str, Any]:
+        return {**library("speechmos", "onnxruntime"), "sample_rate": MOS_RATE,
+                "resampler": RESAMPLER,
+                "mode": f"plcmos_v2, mean over {self.rounds} rater embeddings drawn with seed "
+                        f"{self.seed} per item, samples clipped to [-1, 1]",
+                "alignment": REFERENCE_FREE,
+                "embedding_model": "speechmos/plcmos_models/plcmos_v2.onnx",
+                "checksum": file_sha256(self.model.model_path)}
+
+
+class Utmos(Scorer):
+    """A UTMOS-style MOS predictor (Saeki et al. 2022) from a local checkpoint: a TorchScript or
+    ``torch.export`` (.pt2) archive, or a state dict loaded (weights only) into ``module``. The
+    model maps a (1, T) 16 kHz waveform to a predicted MOS (the mean of its output is taken)."""
+
+    def __init__(self, metrics: Sequence[Metric], checkpoint: str | os.PathLike | None = None,
+                 module: torch.nn.Module | None = None) -> None:
+        super().__init__(metrics)
+        if checkpoint is None:
+            raise ConfigError("utmos needs a local checkpoint: pass utmos_checkpoint=PATH (a "
+                              "TorchScript UTMOS model, or a state dict with utmos_module=MODULE)"
+                              "; no model is downloaded")
+        self.path = Path(checkpoint)
+        if not self.path.is_file():
+            raise ConfigError(f"{self.path}: utmos checkpoint not found")
+        self.model = eval_mode(_load_module(self.path, module))
+
+    def score(self, generated: np.ndarray, reference: np.ndarray | None, sample_rate: int
+              ) -> Score:
+        wave = torch.from_numpy(to_rate(generated, sample_rate, MOS_RATE).astype(np.float32))
+        with torch.inference_mode():
+            prediction = self.model(wave[None])
+        return {"utmos": float(torch.as_tensor(prediction, dtype=torch.float64).mean())}
+
+    def card(self, name: str) -> dict[str, Any]:
+        return {**library("torch"), "sample_rate": MOS_RATE, "resampler": RESAMPLER,
+                "mode": "mean of the model's output for the (1, T) waveform",
+                "alignment": REFERENCE_FREE, "embedding_model": str(self.path),
+                "checksum": file_sha256(self.path)}
+
+
+def _load_module(path: Path, module: torch.nn.Module | None) -> torch.nn.Module:
+    """A TorchScript or torch.export archive, or a weights-only state dict loaded into
+    ``module``."""
+    if module is None:
+        try:
+            return load_torch_module(path)
+        except ValueError as error:
+            raise ConfigError(f"{error}; to load a state dict pass the matching architecture "
+                              "as utmos_module (Python API)") from None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ConfigError(f"{path}: cannot read a state dict ({error})") from None
+    module.load_state_dict(state.get("state_dict", state) if isinstance(state, dict) else state)
+    return module

@@ -1,0 +1,91 @@
+"""Pitch metrics: the CARGAN definitions on known tracks, and torchcrepe end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from audiogen.eval import registry
+from audiogen.eval.base import Scorer, Undefined
+from audiogen.eval.pitch import (
+    CENTS_PER_BIN,
+    FIRST_BIN_CENTS,
+    CrepePitch,
+    PitchTrack,
+    decode,
+    pitch_metrics,
+)
+
+from .signals import speech_like
+
+
+@pytest.fixture(scope="module")
+def crepe() -> Scorer:
+    (scorer,) = registry.build(registry.resolve(["f0_rmse", "vuv_f1", "periodicity"]))
+    assert isinstance(scorer, Scorer)
+    return scorer
+
+
+def track(f0: np.ndarray, voiced: np.ndarray, periodicity: float = 0.9) -> PitchTrack:
+    return PitchTrack(f0, np.full(len(f0), periodicity), voiced)
+
+
+def test_pitch_metrics_on_known_tracks() -> None:
+    f0 = np.full(10, 200.0)
+    voiced = np.array([True] * 8 + [False] * 2)
+    reference = track(f0, voiced, 0.9)
+    shifted_voiced = np.array([False] + [True] * 8 + [False])
+    generated = track(f0 * 2 ** (50 / 1200), shifted_voiced, 0.6)
+    values = pitch_metrics(reference, generated)
+    assert values["f0_rmse"] == pytest.approx(50.0)
+    assert values["vuv_f1"] == pytest.approx(2 * 7 / 16)
+    assert values["periodicity"] == pytest.approx(0.3)
+
+
+def test_pitch_metrics_mark_undefined_values() -> None:
+    f0 = np.full(6, 100.0)
+    silent = track(f0, np.zeros(6, bool))
+    values = pitch_metrics(silent, silent)
+    assert isinstance(values["f0_rmse"], Undefined)
+    assert isinstance(values["vuv_f1"], Undefined)
+    assert values["periodicity"] == 0.0
+
+
+def test_crepe_identity_is_perfect_and_a_pitch_shift_is_measured(crepe: Scorer) -> None:
+    reference = speech_like(1.0, f0=140.0)
+    shifted = speech_like(1.0, f0=140.0 * 2 ** (200 / 1200))
+    same = crepe.score(reference, reference, 16000)
+    assert same["f0_rmse"] == 0.0 and same["vuv_f1"] == 1.0 and same["periodicity"] == 0.0
+    apart = crepe.score(shifted, reference, 16000)
+    assert apart["f0_rmse"] == pytest.approx(200.0, abs=30.0)
+
+
+def test_decoding_is_deterministic_and_interpolates_between_bins() -> None:
+    probabilities = torch.full((1, 360, 5), 0.01)
+    probabilities[0, 100, :] = 0.9
+    probabilities[0, 101, 2:] = 0.9
+    probabilities[0, :40] = -float("inf")
+    bins, f0 = decode(probabilities.clone())
+    again = decode(probabilities.clone())[1]
+    assert torch.equal(f0, again)
+    cents = 1200 * torch.log2(f0[0] / 10.0)
+    centre = CENTS_PER_BIN * 100 + FIRST_BIN_CENTS
+    assert bins[0, 0] == 100
+    assert cents[0].item() == pytest.approx(centre, abs=1e-6)
+    assert cents[4].item() == pytest.approx(centre + CENTS_PER_BIN / 2, abs=0.5)
+
+
+def test_tracks_of_the_same_signal_are_identical_without_the_cache(crepe: Scorer) -> None:
+    assert isinstance(crepe, CrepePitch)
+    wave = speech_like(0.6)
+    first = crepe.track(wave)
+    crepe._cache.clear()
+    second = crepe.track(wave)
+    np.testing.assert_array_equal(first.f0, second.f0)
+    assert pitch_metrics(first, second)["f0_rmse"] == 0.0
+
+
+def test_pitch_card_states_the_tiny_model(crepe: Scorer) -> None:
+    card = crepe.card("f0_rmse")
+    assert "CREPE 'tiny' on CPU" in card["mode"] and card["sample_rate"] == 16000
