@@ -8,7 +8,6 @@ Writes are atomic: a file is written beside its target and renamed into place.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +17,7 @@ import torch
 import torchaudio.functional as AF
 
 from audiogen.errors import AudioError
+from audiogen.utils import atomic_write
 
 SUPPORTED_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 ChannelPolicy = Literal["mono", "keep", "stereo"]
@@ -83,15 +83,13 @@ def save(path: str | os.PathLike, wave: torch.Tensor | np.ndarray, sample_rate: 
         raise AudioError(path, "refusing to write NaN or Inf samples")
     if subtype is None and path.suffix.lower() == ".wav":
         subtype = "PCM_16"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        soundfile.write(tmp, np.clip(array.T, -1.0, 1.0), sample_rate, subtype=subtype)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    clipped = np.clip(array.T, -1.0, 1.0)
+    audio_format = path.suffix[1:].upper()
+
+    def write(tmp: str) -> None:
+        soundfile.write(tmp, clipped, sample_rate, subtype=subtype, format=audio_format)
+
+    atomic_write(path, write)
     return path
 
 

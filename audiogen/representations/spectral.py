@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
+import numpy as np
 import torch
 import torchaudio.functional as AF
 
@@ -126,7 +127,6 @@ class LogMel(Representation):
     """
 
     filters: torch.Tensor
-    pseudo_inverse: torch.Tensor
 
     def __init__(self, sample_rate: int, n_fft: int = 1024, hop_length: int = 256,
                  win_length: int | None = None, n_mels: int = 80, fmin: float = 0.0,
@@ -145,8 +145,7 @@ class LogMel(Representation):
         filters = AF.melscale_fbanks(n_fft // 2 + 1, self.fmin, self.fmax, n_mels, sample_rate,
                                      norm=mel_norm, mel_scale=mel_scale)
         self.register_buffer("filters", filters.T.contiguous(), persistent=False)  # (mels, F)
-        pseudo_inverse = torch.linalg.pinv(filters.T.double()).float()  # (F, mels), once
-        self.register_buffer("pseudo_inverse", pseudo_inverse, persistent=False)
+        self._pseudo_inverse: torch.Tensor | None = None  # (F, mels), made on first use
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -189,7 +188,11 @@ class LogMel(Representation):
     def mel_to_magnitude(self, features: torch.Tensor) -> torch.Tensor:
         """Least-squares non-negative estimate of the STFT magnitude (B, F, frames)."""
         mel = self.expand(features)
-        magnitude = torch.matmul(self.pseudo_inverse, mel).clamp_min(0.0)
+        if self._pseudo_inverse is None:
+            inverse = np.linalg.pinv(self.filters.detach().double().cpu().numpy())
+            self._pseudo_inverse = torch.from_numpy(inverse).float()
+        inverse_t = self._pseudo_inverse.to(mel.device)
+        magnitude = torch.matmul(inverse_t, mel).clamp_min(0.0)
         return magnitude.pow(1.0 / self.power)
 
     def decode(self, features: torch.Tensor, n_iter: int = 32) -> torch.Tensor:
