@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from audiogen import config as cfg
 from audiogen.errors import ConfigError
@@ -76,6 +77,20 @@ def load_task(path: str | os.PathLike, device: str | torch.device = "cpu",
         weights.update(checkpoint.load_weights(directory, prefer_ema=True))
     task.load_state_dict(weights)
     return task.to(device).eval()
+
+
+def few_step_generator(checkpoint: str, steps: int = 1, solver: str = "euler"
+                       ) -> nn.Module:
+    """Builder for configs: a trained flow/diffusion vocoder (EMA weights) as a few-step
+    generator to fine-tune adversarially."""
+    from audiogen.tasks.few_step import FewStepGenerator
+    from audiogen.tasks.vocoder import GenerativeVocoder
+
+    teacher = load_task(checkpoint, prefer_ema=True)
+    if not isinstance(teacher, GenerativeVocoder):
+        raise ConfigError(f"{checkpoint}: a few-step generator needs a flow or diffusion "
+                          f"vocoder, not {type(teacher).__name__}")
+    return FewStepGenerator(teacher.train(), steps, solver)
 
 
 def describe(task: Task) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from torch import nn
 from audiogen.errors import ConfigError
 from audiogen.losses import adversarial
 from audiogen.losses.spectral import MelL1Loss
-from audiogen.representations.base import Representation
+from audiogen.representations.base import Representation, check_spec
 from audiogen.tasks.base import Task
 
 GeneratorLoss = {"hinge": adversarial.hinge_generator_loss,
@@ -36,6 +36,9 @@ class GANVocoder(Task):
         if hop != representation.hop_length:
             raise ConfigError(f"generator hop_length {hop} differs from the representation's "
                               f"{representation.hop_length}")
+        generator_spec = getattr(generator, "spec", None)
+        if generator_spec is not None:
+            check_spec(generator_spec, representation.spec, what="the task's features")
         self.representation, self.generator = representation, generator
         self.discriminators = nn.ModuleList(discriminators)
         self.mel_loss = MelL1Loss(representation)

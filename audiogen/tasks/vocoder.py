@@ -124,6 +124,13 @@ class GenerativeVocoder(Task):
                    solver: str | None = None, generator: torch.Generator | None = None,
                    grid: str | None = None) -> torch.Tensor:
         """(B, C, frames) features -> (B, frames * hop) audio."""
+        return self.generate(features, steps, solver, generator, grid)
+
+    def generate(self, features: torch.Tensor, steps: int | None = None,
+                 solver: str | None = None, generator: torch.Generator | None = None,
+                 grid: str | None = None) -> torch.Tensor:
+        """:meth:`synthesize` with gradients: the unrolled sampler is differentiable, which
+        few-step adversarial fine-tuning uses."""
         solver_name, grid_name = solver or self.solver, grid or self.grid
         if solver_name not in SOLVERS:
             raise ConfigError(f"unknown solver {solver_name!r}; choose from "

@@ -22,9 +22,10 @@ def debug_config(directory: Path) -> Path:
 def test_recipe_smoke(directory: Path, tiny_corpus: Path, tmp_path: Path) -> None:
     parsed = recipe.read(directory)
     assert parsed.stages[0].name == "data"
-    results = recipe.run(directory, out=tmp_path, first=2,
-                         overrides={"data": str(tiny_corpus),
-                                    "config": str(debug_config(directory))})
+    overrides = {"data": str(tiny_corpus), "config": str(debug_config(directory))}
+    if "finetune_config" in parsed.variables:
+        overrides["finetune_config"] = str(directory / "finetune_debug.yaml")
+    results = recipe.run(directory, out=tmp_path, first=2, overrides=overrides)
     assert all(status == "done" for _, status in results)
     test_ids = [json.loads(line)["id"] for line in (tiny_corpus / "test.jsonl").open()]
     synthesized = sorted(tmp_path.glob("synth/*"))
