@@ -20,22 +20,24 @@ from audiogen.errors import AudioError, DataError
 
 
 class AudioDataset(Dataset):
-    """Utterances of a manifest as mono waveforms at ``sample_rate``.
+    """Utterances of one or more manifests as mono waveforms at ``sample_rate``.
 
     With ``segment_seconds`` set (training) each item is a crop of that length placed by the
     item's seed; utterances are zero-padded when shorter. Without it (evaluation) each item is
     the whole utterance. Items are dicts: ``audio`` (1, T), ``length``, ``id``, ``speaker``.
     """
 
-    def __init__(self, manifest_path: str | Path, sample_rate: int,
+    def __init__(self, manifest_path: str | Path | list[str], sample_rate: int,
                  segment_seconds: float | None = None, min_seconds: float = 0.0,
                  max_items: int | None = None) -> None:
-        self.manifest_path = Path(manifest_path)
-        rows = [u for u in manifest.read(self.manifest_path) if u.duration >= min_seconds]
+        paths = manifest_path if isinstance(manifest_path, list) else [manifest_path]
+        self.manifest_path = Path(paths[0])
+        rows = [u for path in paths for u in manifest.read(path) if u.duration >= min_seconds]
         if max_items is not None:
             rows = rows[:max_items]
         if not rows:
-            raise DataError(f"{self.manifest_path}: no utterances of at least {min_seconds} s")
+            raise DataError(f"{', '.join(map(str, paths))}: no utterances of at least "
+                            f"{min_seconds} s")
         self.utterances = rows
         self.sample_rate = sample_rate
         self.segment = None if segment_seconds is None else int(segment_seconds * sample_rate)

@@ -10,8 +10,8 @@ from typing import Literal
 class DataOptions:
     """Training and validation data; audio is read at the task representation's sample rate."""
 
-    train: str
-    valid: str | None = None
+    train: str | list[str]
+    valid: str | list[str] | None = None
     segment_seconds: float = 1.0
     batch_size: int = 16
     num_workers: int = 0
