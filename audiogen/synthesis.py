@@ -55,8 +55,9 @@ def features_of(task: Task, item: Item, device: torch.device) -> torch.Tensor:
             raise AudioError(item.path, "features contain NaN or Inf")
         return torch.from_numpy(np.asarray(array, dtype=np.float32))[None].to(device)
     wave, _ = audio.load(item.path, task.sample_rate)
-    minimum = task.representation.hop_length
-    if wave.shape[-1] < minimum:
+    spec = task.representation.spec
+    minimum = max(task.representation.hop_length, int(spec.get("n_fft", 0)))
+    if wave.shape[-1] < minimum:  # too short to frame: zero-pad to one analysis window
         wave = audio.crop_or_pad(wave, minimum)
     with torch.no_grad():
         return task.representation.encode(wave.to(device))

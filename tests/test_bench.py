@@ -1,0 +1,37 @@
+"""The speed benchmark counts what it should and reports the documented fields."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from audiogen.bench import bench_vocoder, count, measure
+
+FIELDS = {"system", "steps", "xrt", "params", "gmacs_per_audio_second", "device", "threads",
+          "batch_size"}
+
+
+def test_count_matches_a_linear_layer() -> None:
+    layer = nn.Linear(64, 32)
+    unused = nn.Linear(5, 5)
+    root = nn.ModuleDict({"used": layer, "unused": unused})
+    x = torch.randn(10, 64)
+    params, gmacs = count(lambda: layer(x), root)
+    assert params == 64 * 32 + 32
+    assert abs(gmacs - 10 * 64 * 32 / 1e9) < 1e-12
+
+
+def test_measure_returns_a_positive_median() -> None:
+    assert measure(lambda: torch.randn(100).sum(), repeats=3) > 0
+
+
+def test_rows_for_steps_and_one_step_models() -> None:
+    configs = {"flow": "recipes/vocoder/fm_mel/debug.yaml",
+               "gan": "recipes/vocoder/gan_mel/debug.yaml"}
+    rows = bench_vocoder(configs, None, [1, 2], seconds=0.5, batch_size=1, threads=2, peers=[],
+                         repeats=1)
+    assert [(r["system"], r["steps"]) for r in rows] == [("flow", 1), ("flow", 2), ("gan", 1)]
+    for entry in rows:
+        assert FIELDS <= set(entry) and entry["xrt"] > 0 and entry["params"] > 0
+    flow_1, flow_2 = rows[0], rows[1]
+    assert flow_2["gmacs_per_audio_second"] > 1.5 * flow_1["gmacs_per_audio_second"]
