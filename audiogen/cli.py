@@ -196,7 +196,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_summary(summary: dict[str, dict[str, dict[str, float]]]) -> str:
+def format_summary(summary: dict[str, dict[str, dict[str, Any]]]) -> str:
     """A plain-text table: one row per system, mean and 95% CI per metric."""
     metrics = sorted({m for scores in summary.values() for m in scores})
     lines = ["system".ljust(16) + "".join(m.rjust(20) for m in metrics)]
