@@ -131,7 +131,7 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
 
     report = synthesize(args.model, args.input, args.out, steps=args.steps, solver=args.solver,
                         grid=args.grid, device=args.device, batch_size=args.batch_size,
-                        seed=args.seed, limit=args.limit)
+                        seed=args.seed, limit=args.limit, ema=args.weights == "ema")
     print(f"wrote {len(report.written)} files ({report.audio_seconds:.1f} s of audio) to "
           f"{args.out}; skipped {len(report.skipped)}")
     for name, reason in report.skipped:
@@ -153,6 +153,8 @@ def add_synthesize(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--device", default="cpu")
     synth.add_argument("--batch-size", type=int, default=1)
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--weights", choices=["ema", "model"], default="ema",
+                       help="the EMA weights (when trained with EMA) or the raw model's")
     synth.add_argument("--limit", type=int,
                        help="only N inputs, evenly spaced over the list (slow samplers)")
     synth.set_defaults(handler=cmd_synthesize)

@@ -31,7 +31,7 @@ class SynthesisReport:
     audio_seconds: float = 0.0
 
 
-def resolve_model(model: str | os.PathLike | Task, device: str) -> Task:
+def resolve_model(model: str | os.PathLike | Task, device: str, ema: bool = True) -> Task:
     """A task object, a trained experiment/checkpoint folder, or a YAML config of a task that
     needs no training (e.g. Griffin-Lim)."""
     if isinstance(model, Task):
@@ -42,7 +42,7 @@ def resolve_model(model: str | os.PathLike | Task, device: str) -> Task:
 
         task = build_task(cfg.load(model))
     else:
-        task = load_task(model, device)
+        task = load_task(model, device, prefer_ema=ema)
     return task.to(device).eval()
 
 
@@ -66,9 +66,10 @@ def features_of(task: Task, item: Item, device: torch.device) -> torch.Tensor:
 def synthesize(model: str | os.PathLike | Task, inputs: str | os.PathLike,
                out: str | os.PathLike, steps: int | None = None, solver: str | None = None,
                grid: str | None = None, device: str = "cpu", batch_size: int = 1, seed: int = 0,
-               progress: bool = True, limit: int | None = None) -> SynthesisReport:
+               progress: bool = True, limit: int | None = None, ema: bool = True
+               ) -> SynthesisReport:
     """Vocode every input to ``out/<relative name>.wav``; returns what was written/skipped."""
-    task = resolve_model(model, device)
+    task = resolve_model(model, device, ema)
     out = Path(out)
     items = spread(list_inputs(inputs), limit)
     report = SynthesisReport()

@@ -85,7 +85,7 @@ class Trainer:
             self.schedulers[name].load_state_dict(state["schedulers"][name])
             self.scalers[name].load_state_dict(state["scalers"][name])
         if self.ema is not None:
-            self.ema.load_state_dict(checkpoint.load_weights(found, prefer_ema=True))
+            self.ema.resume(checkpoint.load_weights(found, prefer_ema=True), int(state["step"]))
         torch.set_rng_state(state["rng"]["torch"][self.accelerator.process_index % len(
             state["rng"]["torch"])])
         self.step = int(state["step"])
