@@ -15,6 +15,7 @@ import torch
 from tqdm import tqdm
 
 from audiogen import audio
+from audiogen.data.dataset import bucket_by_length
 from audiogen.errors import AudioError, AudiogenError
 from audiogen.experiment import load_task
 from audiogen.inputs import Item, list_inputs, load_features, save_features
@@ -83,15 +84,9 @@ def synthesize(model: str | os.PathLike | Task, inputs: str | os.PathLike,
                     loaded.append((item, features_of(task, item, torch.device(device))))
                 except AudiogenError as error:
                     report.skipped.append((item.name, str(error)))
-            for group in _same_length(loaded):
-                features = torch.cat([f for _, f in group])
-                waves = task.synthesize(features, steps=steps, solver=solver,
-                                        generator=generator, grid=grid)
-                for (item, _), wave in zip(group, waves):
-                    target = out / f"{item.name}.wav"
-                    audio.save(target, wave.float().cpu().clamp(-1, 1)[None], task.sample_rate)
-                    report.written.append(target)
-                    report.audio_seconds += wave.shape[-1] / task.sample_rate
+            if loaded:
+                _vocode(task, loaded, out, generator, report, steps=steps, solver=solver,
+                        grid=grid)
             bar.update(len(batch))
     return report
 
@@ -122,13 +117,30 @@ def spread(items: list[Item], limit: int | None) -> list[Item]:
 
 
 def _batches(items: list[Item], size: int) -> list[list[Item]]:
-    return [items[i:i + size] for i in range(0, len(items), max(size, 1))]
+    """Batches of similar length (audio header sizes), so equal-length groups form."""
+    if size <= 1:
+        return [[item] for item in items]
+    lengths = []
+    for item in items:
+        try:
+            lengths.append(0 if item.is_features else audio.info(item.path)[1])
+        except AudiogenError:
+            lengths.append(0)  # unreadable: it fails and is reported when loaded
+    return [[items[i] for i in group] for group in bucket_by_length(lengths, size)]
 
 
-def _same_length(loaded: list[tuple[Item, torch.Tensor]]
-                 ) -> list[list[tuple[Item, torch.Tensor]]]:
-    """Group features of equal frame counts so a batch needs no padding."""
-    groups: dict[int, list[tuple[Item, torch.Tensor]]] = {}
-    for entry in loaded:
-        groups.setdefault(entry[1].shape[-1], []).append(entry)
-    return list(groups.values())
+def _vocode(task: Task, loaded: list[tuple[Item, torch.Tensor]], out: Path,
+            generator: torch.Generator, report: SynthesisReport, **options: object) -> None:
+    """Vocode a bucket: features edge-padded to the longest item, outputs trimmed back."""
+    frames = [features.shape[-1] for _, features in loaded]
+    longest = max(frames)
+    batch = torch.cat([torch.nn.functional.pad(f, (0, longest - f.shape[-1]), mode="replicate")
+                       for _, f in loaded])
+    waves = task.synthesize(batch, generator=generator, **options)  # type: ignore[arg-type]
+    hop = task.representation.hop_length
+    for (item, _), wave, count in zip(loaded, waves, frames):
+        target = out / f"{item.name}.wav"
+        clip = wave[: count * hop].float().cpu().clamp(-1, 1)[None]
+        audio.save(target, clip, task.sample_rate)
+        report.written.append(target)
+        report.audio_seconds += clip.shape[-1] / task.sample_rate

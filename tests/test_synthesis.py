@@ -61,3 +61,12 @@ def test_spread_covers_the_list() -> None:
     items = [Item(Path(f"{i}.wav"), str(i)) for i in range(10)]
     assert [i.name for i in spread(items, 3)] == ["0", "3", "6"]
     assert spread(items, None) == items and spread(items, 20) == items
+
+
+def test_batched_synthesis_keeps_each_length(tmp_path: Path, tiny_corpus: Path) -> None:
+    one = synthesize(GRIFFIN_LIM, tiny_corpus / "train.jsonl", tmp_path / "one", progress=False)
+    many = synthesize(GRIFFIN_LIM, tiny_corpus / "train.jsonl", tmp_path / "many",
+                      batch_size=4, progress=False)
+    lengths = {p.relative_to(tmp_path / "one"): audio.info(p)[1] for p in one.written}
+    assert len(lengths) == 8 and len(set(lengths.values())) > 1
+    assert {p.relative_to(tmp_path / "many"): audio.info(p)[1] for p in many.written} == lengths
