@@ -79,14 +79,14 @@ def load_task(path: str | os.PathLike, device: str | torch.device = "cpu",
     return task.to(device).eval()
 
 
-def few_step_generator(checkpoint: str, steps: int = 1, solver: str = "euler"
-                       ) -> nn.Module:
-    """Builder for configs: a trained flow/diffusion vocoder (EMA weights) as a few-step
-    generator to fine-tune adversarially."""
+def few_step_generator(checkpoint: str, steps: int = 1, solver: str = "euler",
+                       ema: bool = True) -> nn.Module:
+    """Builder for configs: a trained flow/diffusion vocoder (its EMA weights, or the raw
+    model's with ``ema: false``) as a few-step generator to fine-tune adversarially."""
     from audiogen.tasks.few_step import FewStepGenerator
     from audiogen.tasks.vocoder import GenerativeVocoder
 
-    teacher = load_task(checkpoint, prefer_ema=True)
+    teacher = load_task(checkpoint, prefer_ema=ema)
     if not isinstance(teacher, GenerativeVocoder):
         raise ConfigError(f"{checkpoint}: a few-step generator needs a flow or diffusion "
                           f"vocoder, not {type(teacher).__name__}")
