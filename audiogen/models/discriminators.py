@@ -25,6 +25,18 @@ def _as_batch_of_mono(wave: torch.Tensor) -> torch.Tensor:
     return wave
 
 
+def _conv_stack(x: torch.Tensor, convs: nn.ModuleList, post: nn.Module,
+                negative_slope: float) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Convs with leaky ReLU, then the output conv: (logits (B, n), every layer's output)."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), negative_slope)
+        features.append(x)
+    x = post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     """HiFi-GAN period sub-discriminator (Kong et al. 2020): folds the waveform into
     (B, 1, T / period, period) and applies 2-D convs with kernels (kernel_size, 1).
@@ -50,13 +62,7 @@ class PeriodDiscriminator(nn.Module):
         if remainder:
             wave = F.pad(wave, (0, self.period - remainder), mode="reflect")
         x = wave.reshape(wave.shape[0], 1, -1, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), self.negative_slope)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _conv_stack(x, self.convs, self.post, self.negative_slope)
 
 
 class MultiPeriodDiscriminator(nn.Module):
@@ -110,14 +116,7 @@ class ResolutionDiscriminator(nn.Module):
         return spectrum.abs().unsqueeze(1)
 
     def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        x = self.magnitude(wave)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), self.negative_slope)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _conv_stack(self.magnitude(wave), self.convs, self.post, self.negative_slope)
 
 
 class MultiResolutionSTFTDiscriminator(nn.Module):

@@ -138,6 +138,19 @@ class CorpusBuilder:
         return report
 
 
+@dataclass
+class LocalCopyBuilder(CorpusBuilder):
+    """A public corpus left where it lies: downloaded, or an existing copy at ``data_root``;
+    manifests hold absolute paths into it."""
+
+    relative_paths: ClassVar[bool] = False
+    data_root: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.data_root is not None:
+            self.data_root = Path(self.data_root).expanduser().resolve()
+
+
 def stable_fraction(key: str) -> float:
     """Map a string to [0, 1) with SHA-256: the same on every machine and Python run."""
     digest = hashlib.sha256(key.encode("utf-8")).digest()

@@ -17,7 +17,7 @@ from typing import ClassVar
 from audiogen.data.corpora.base import (
     SPLITS,
     Collected,
-    CorpusBuilder,
+    LocalCopyBuilder,
     SkippedFile,
     download_file,
     extract_archive,
@@ -38,7 +38,7 @@ VALID_TAKES = range(5, 10)
 
 
 @dataclass
-class FsddBuilder(CorpusBuilder):
+class FsddBuilder(LocalCopyBuilder):
     """Free Spoken Digit Dataset; speaker from the file name, label = the digit (int).
 
     Args:
@@ -46,13 +46,6 @@ class FsddBuilder(CorpusBuilder):
     """
 
     name: ClassVar[str] = "fsdd"
-    relative_paths: ClassVar[bool] = False
-    data_root: Path | None = None
-
-    def __post_init__(self) -> None:
-        if self.data_root is not None:
-            self.data_root = Path(self.data_root).expanduser().resolve()
-
     def collect(self, out: Path, progress: bool) -> Collected:
         """Index every ``recordings/*.wav`` whose name parses, reading its header."""
         recordings = self.locate(out, progress)

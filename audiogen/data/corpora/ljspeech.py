@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from audiogen.data.corpora.base import (
     Collected,
-    CorpusBuilder,
+    LocalCopyBuilder,
     SkippedFile,
     download_file,
     extract_archive,
@@ -32,7 +32,7 @@ SPEAKER = "LJ"
 
 
 @dataclass
-class LJSpeechBuilder(CorpusBuilder):
+class LJSpeechBuilder(LocalCopyBuilder):
     """LJ Speech 1.1 (22.05 kHz, one speaker "LJ"); text = the normalized transcription.
 
     Args:
@@ -40,13 +40,6 @@ class LJSpeechBuilder(CorpusBuilder):
     """
 
     name: ClassVar[str] = "ljspeech"
-    relative_paths: ClassVar[bool] = False
-    data_root: Path | None = None
-
-    def __post_init__(self) -> None:
-        if self.data_root is not None:
-            self.data_root = Path(self.data_root).expanduser().resolve()
-
     def collect(self, out: Path, progress: bool) -> Collected:
         """Index ``metadata.csv`` and read the header of every listed wav."""
         root = self.locate(out, progress)
