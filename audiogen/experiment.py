@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -91,9 +90,3 @@ def few_step_generator(checkpoint: str, steps: int = 1, solver: str = "euler",
         raise ConfigError(f"{checkpoint}: a few-step generator needs a flow or diffusion "
                           f"vocoder, not {type(teacher).__name__}")
     return FewStepGenerator(teacher.train(), steps, solver)
-
-
-def describe(task: Task) -> dict[str, Any]:
-    """Parameter counts per phase and the spec, for logs and reports."""
-    return {"parameters": {name: sum(p.numel() for p in module.parameters())
-                           for name, module in task.phases().items()}, "spec": task.spec}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -44,16 +43,6 @@ def atomic_write_text(path: Path, text: str) -> Path:
 def atomic_write_json(path: Path, value: Any) -> Path:
     """Write JSON atomically (indented, keys in insertion order)."""
     return atomic_write_text(path, json.dumps(value, indent=2) + "\n")
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch generators."""
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

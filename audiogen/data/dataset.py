@@ -16,7 +16,7 @@ from torch.utils.data import Dataset, Sampler
 
 from audiogen import audio
 from audiogen.data import manifest
-from audiogen.errors import AudioError, DataError
+from audiogen.errors import DataError
 
 
 class AudioDataset(Dataset):
@@ -128,12 +128,3 @@ def bucket_by_length(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Group indices of similar length into batches (evaluation: less padding)."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def safe_items(dataset: AudioDataset) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
-    """Yield (item, None) per utterance, or (None, error) for one that fails to load."""
-    for index in range(len(dataset)):
-        try:
-            yield dataset[index], None
-        except AudioError as error:
-            yield None, str(error)
