@@ -7,6 +7,7 @@ traceback), 2 bad usage, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -41,7 +42,7 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     return 0 if report is not None else 1
 
 
-def add_data(commands: argparse._SubParsersAction) -> None:
+def add_data(commands: argparse._SubParsersAction) -> argparse._SubParsersAction | None:
     data = commands.add_parser("data", help="build corpora and manifests")
     sub = data.add_subparsers(dest="data_command", required=True)
     build = sub.add_parser("build", help="build or fetch a corpus; write train/valid/test.jsonl")
@@ -53,6 +54,7 @@ def add_data(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--option", action="append", metavar="KEY=VALUE",
                        help="other builder option (repeatable)")
     build.set_defaults(handler=cmd_data_build)
+    return sub
 
 
 # ------------------------------------------------------------------------- train
@@ -74,7 +76,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_train(commands: argparse._SubParsersAction) -> None:
+def add_train(commands: argparse._SubParsersAction) -> argparse._SubParsersAction | None:
     train = commands.add_parser("train", help="train (or resume) an experiment from a config")
     train.add_argument("config", help="experiment YAML")
     train.add_argument("--exp", required=True, help="experiment folder (resumes if it has "
@@ -85,6 +87,7 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--max-steps", type=int, help="step budget")
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     train.set_defaults(handler=cmd_train)
+    return None
 
 
 # ------------------------------------------------------------------------- recipe
@@ -108,7 +111,7 @@ def cmd_recipe_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_recipe(commands: argparse._SubParsersAction) -> None:
+def add_recipe(commands: argparse._SubParsersAction) -> argparse._SubParsersAction | None:
     recipe = commands.add_parser("recipe", help="run a recipe's stages")
     sub = recipe.add_subparsers(dest="recipe_command", required=True)
     run = sub.add_parser("run", help="run stages (done stages are skipped)")
@@ -123,6 +126,7 @@ def add_recipe(commands: argparse._SubParsersAction) -> None:
     show = sub.add_parser("show", help="list a recipe's vars and stages")
     show.add_argument("recipe")
     show.set_defaults(handler=cmd_recipe_show)
+    return sub
 
 
 # ------------------------------------------------------------------------- synthesize
@@ -139,7 +143,7 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
     return 0 if report.written or not report.skipped else 1
 
 
-def add_synthesize(commands: argparse._SubParsersAction) -> None:
+def add_synthesize(commands: argparse._SubParsersAction) -> argparse._SubParsersAction | None:
     synth = commands.add_parser("synthesize", help="vocode audio (copy-synthesis) or saved "
                                 "features with a trained model")
     synth.add_argument("model", help="experiment or checkpoint folder")
@@ -158,6 +162,7 @@ def add_synthesize(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--limit", type=int,
                        help="only N inputs, evenly spaced over the list (slow samplers)")
     synth.set_defaults(handler=cmd_synthesize)
+    return None
 
 
 # ------------------------------------------------------------------------- extract
@@ -171,7 +176,7 @@ def cmd_extract_features(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_extract(commands: argparse._SubParsersAction) -> None:
+def add_extract(commands: argparse._SubParsersAction) -> argparse._SubParsersAction | None:
     extract = commands.add_parser("extract", help="compute features for later generation")
     sub = extract.add_subparsers(dest="extract_command", required=True)
     features = sub.add_parser("features", help="a model's conditioning features, as .npz with "
@@ -180,6 +185,7 @@ def add_extract(commands: argparse._SubParsersAction) -> None:
     features.add_argument("--input", required=True, help="wav file, folder or manifest")
     features.add_argument("--out", required=True)
     features.set_defaults(handler=cmd_extract_features)
+    return sub
 
 
 # ------------------------------------------------------------------------- evaluate
@@ -215,7 +221,7 @@ def format_summary(summary: dict[str, dict[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-def add_evaluate(commands: argparse._SubParsersAction) -> None:
+def add_evaluate(commands: argparse._SubParsersAction) -> argparse._SubParsersAction | None:
     evaluate = commands.add_parser("evaluate", help="objective metrics of generated audio, "
                                    "with metric cards, CIs and an HTML report")
     evaluate.add_argument("--ref", help="reference folder or manifest (not needed by "
@@ -231,6 +237,7 @@ def add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--option", action="append", metavar="KEY=VALUE",
                           help="metric option, e.g. utmos_checkpoint=PATH (repeatable)")
     evaluate.set_defaults(handler=cmd_evaluate)
+    return None
 
 
 # ------------------------------------------------------------------------- bench
@@ -255,7 +262,7 @@ def cmd_bench_vocoder(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_bench(commands: argparse._SubParsersAction) -> None:
+def add_bench(commands: argparse._SubParsersAction) -> argparse._SubParsersAction | None:
     bench = commands.add_parser("bench", help="speed benchmarks")
     sub = bench.add_subparsers(dest="bench_command", required=True)
     vocoder = sub.add_parser("vocoder", help="xRT, params and MACs of vocoders and peers")
@@ -270,10 +277,18 @@ def add_bench(commands: argparse._SubParsersAction) -> None:
     vocoder.add_argument("--repeats", type=int, default=10)
     vocoder.add_argument("--json", help="write the rows here")
     vocoder.set_defaults(handler=cmd_bench_vocoder)
+    return sub
 
 
 COMMANDS = [add_data, add_train, add_recipe, add_synthesize, add_extract, add_evaluate,
             add_bench]
+
+# Modules that add commands of their own. Each defines ``register(commands, groups)``:
+# ``commands`` is the top-level subparsers action, ``groups`` maps an existing command
+# name ("extract", "bench", ...) to its subparsers action, so a module can add
+# ``audiogen extract <thing>`` as well as new top-level commands. Keep heavy imports
+# inside the handlers: the parser is built on every call.
+EXTENSIONS: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -281,8 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "generation: vocoders, codecs, SSL units, evaluation.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True)
+    groups: dict[str, argparse._SubParsersAction] = {}
     for add in COMMANDS:
-        add(commands)
+        group = add(commands)
+        if group is not None:
+            groups[group.dest.removesuffix("_command")] = group
+    for name in EXTENSIONS:
+        importlib.import_module(name).register(commands, groups)
     return parser
 
 
