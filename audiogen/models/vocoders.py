@@ -35,11 +35,17 @@ class ConditionalFlowNet(nn.Module):
     x_t: (B, state_channels, frames), t: (B,), cond: (B, cond_channels, frames). State and
     condition are concatenated along channels, passed through a time-conditioned ConvNeXt
     backbone (adaLN) and projected back to ``state_channels`` by a zero-initialised 1x1 conv.
+    ``cond_embedding`` (e.g. :class:`~audiogen.nn.embeddings.TokenEmbedding` for units or
+    codec tokens) maps the condition first; its ``dim`` then replaces ``cond_channels``.
     """
 
     def __init__(self, state_channels: int, cond_channels: int, dim: int = 384,
-                 intermediate_dim: int = 1152, num_layers: int = 8, kernel_size: int = 7) -> None:
+                 intermediate_dim: int = 1152, num_layers: int = 8, kernel_size: int = 7,
+                 cond_embedding: nn.Module | None = None) -> None:
         super().__init__()
+        self.cond_embedding = cond_embedding
+        if cond_embedding is not None:
+            cond_channels = int(getattr(cond_embedding, "dim"))  # noqa: B009
         self.backbone = ConvNeXtBackbone(state_channels + cond_channels, dim, intermediate_dim,
                                          num_layers, time_conditioned=True,
                                          kernel_size=kernel_size)
@@ -48,4 +54,6 @@ class ConditionalFlowNet(nn.Module):
         nn.init.zeros_(self.output.bias)  # type: ignore[arg-type]
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        if self.cond_embedding is not None:
+            cond = self.cond_embedding(cond)
         return self.output(self.backbone(torch.cat([x_t, cond.to(x_t.dtype)], dim=1), t))

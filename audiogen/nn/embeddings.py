@@ -45,3 +45,28 @@ class TimeEmbedding(nn.Module):
         features = sinusoidal_embedding(t * self.scale, self.frequency_dim, self.max_period)
         hidden = F.silu(self.hidden(features.to(self.hidden.weight.dtype)))
         return self.output(hidden)
+
+
+class TokenEmbedding(nn.Module):
+    """Embeds discrete tokens (B, levels, frames) as features (B, dim, frames).
+
+    One table per level (k-means units have one level, an RVQ codec ``n_q``); the level
+    embeddings are summed, as the codec-token vocoders of MultiBand-Diffusion and Vocos do.
+    Token ids may arrive as floats (features travel as float tensors); they are rounded.
+    """
+
+    def __init__(self, num_tokens: int, dim: int, levels: int = 1) -> None:
+        super().__init__()
+        self.num_tokens, self.dim, self.levels = num_tokens, dim, levels
+        self.tables = nn.ModuleList(nn.Embedding(num_tokens, dim) for _ in range(levels))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        if tokens.dim() != 3 or tokens.shape[1] != self.levels:
+            raise ValueError(f"tokens must be (batch, {self.levels}, frames), got "
+                             f"{tuple(tokens.shape)}")
+        ids = tokens.round().long() if tokens.is_floating_point() else tokens.long()
+        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.num_tokens):
+            raise ValueError(f"token ids must lie in [0, {self.num_tokens}), got "
+                             f"[{int(ids.min())}, {int(ids.max())}]")
+        summed = sum(table(ids[:, level]) for level, table in enumerate(self.tables))
+        return torch.as_tensor(summed).transpose(1, 2)
