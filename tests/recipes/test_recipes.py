@@ -1,4 +1,6 @@
-"""Every recipe runs end to end with its debug config on a tiny corpus (stages after data)."""
+"""Every vocoder recipe runs end to end with its debug config on a tiny corpus (stages after
+data). Recipes of other areas (ssl, codec, eval) have smoke tests of their own in this folder;
+``test_every_recipe_has_a_smoke_test`` checks that none is forgotten."""
 
 from __future__ import annotations
 
@@ -10,7 +12,18 @@ import pytest
 from audiogen import recipe
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
-ALL = sorted(p.parent for p in RECIPES.rglob("recipe.yaml"))
+ALL = sorted(p.parent for p in (RECIPES / "vocoder").rglob("recipe.yaml"))
+
+
+def test_every_recipe_has_a_smoke_test() -> None:
+    """A recipe outside recipes/vocoder must be named ("area/name") by a test in this folder."""
+    tests = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    for path in RECIPES.rglob("recipe.yaml"):
+        directory = path.parent
+        if directory.parent.name == "vocoder":
+            continue
+        name = f"{directory.parent.name}/{directory.name}"
+        assert f'"{name}"' in tests, f"recipes/{name} has no smoke test in tests/recipes/"
 
 
 def debug_config(directory: Path) -> Path:
