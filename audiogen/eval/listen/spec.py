@@ -89,6 +89,7 @@ class RaterPlan:
 class TestSpec:
     """The parsed ``test.json``."""
 
+    __test__ = False  # not a pytest class, despite the name
     title: str
     type: str
     seed: int
