@@ -1,0 +1,129 @@
+"""SEANet encoder/decoder shapes and causality; the NeuralCodec representation: bandwidths,
+spec, token shapes and refusals; loading a trained codec checkpoint; the codec task's losses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import save_file
+
+from audiogen import config as cfg
+from audiogen.errors import ConfigError
+from audiogen.experiment import build_task
+from audiogen.models.codec import SEANetDecoder, SEANetEncoder
+from audiogen.representations.codec import NeuralCodec, trained_codec
+from audiogen.representations.quantizers import ResidualVectorQuantizer
+
+DEBUG = Path(__file__).resolve().parents[2] / "recipes" / "codec" / "rvq" / "debug.yaml"
+
+
+def tiny_codec(causal: bool = False, bandwidth: float | None = None) -> NeuralCodec:
+    strides = (2, 4)
+    return NeuralCodec(8000, SEANetEncoder(6, base_channels=2, strides=strides, causal=causal),
+                       ResidualVectorQuantizer(6, n_q=3, codebook_size=16),
+                       SEANetDecoder(6, base_channels=2, strides=strides, causal=causal),
+                       bandwidth=bandwidth)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_encoder_decoder_shapes(causal: bool) -> None:
+    encoder = SEANetEncoder(8, base_channels=4, strides=(2, 4, 5), causal=causal)
+    decoder = SEANetDecoder(8, base_channels=4, strides=(2, 4, 5), causal=causal)
+    assert encoder.hop_length == decoder.hop_length == 40
+    latents = encoder(torch.randn(3, 1, 40 * 7))
+    assert latents.shape == (3, 8, 7)
+    assert decoder(latents).shape == (3, 1, 40 * 7)
+
+
+def test_causal_encoder_ignores_the_future() -> None:
+    torch.manual_seed(0)
+    encoder = SEANetEncoder(4, base_channels=2, strides=(2, 4), causal=True)
+    wave = torch.randn(1, 1, 8 * 10)
+    changed = wave.clone()
+    changed[..., 8 * 6:] = torch.randn(1, 1, 8 * 4)
+    a, b = encoder(wave), encoder(changed)
+    assert torch.allclose(a[..., :6], b[..., :6])
+    assert not torch.allclose(a[..., 6:], b[..., 6:])
+    centred = SEANetEncoder(4, base_channels=2, strides=(2, 4), causal=False)
+    assert not torch.allclose(centred(wave)[..., :6], centred(changed)[..., :6])
+
+
+def test_codec_tokens_shapes_and_odd_lengths() -> None:
+    codec = tiny_codec().eval()
+    wave = torch.randn(2, 8 * 5 + 3)
+    tokens = codec.tokens(wave)
+    assert tokens.dtype == torch.int64 and tokens.shape == (2, 3, 6)
+    assert codec.num_frames(wave.shape[-1]) == 6
+    assert torch.equal(codec.encode(wave), tokens.float())
+    assert codec.decode(tokens).shape == (2, 6 * 8)
+    assert torch.equal(codec.decode(tokens), codec.decode(tokens.float()))
+
+
+def test_bandwidths_and_spec() -> None:
+    codec = tiny_codec()  # 8000 / 8 = 1000 frames/s, 4 bits: 4 kbps per level
+    assert codec.n_q == 3 and codec.bandwidth == 12.0
+    assert codec.frame_rate == 1000 and codec.bits_per_level == 4
+    assert codec.supported_bandwidths == [4.0, 8.0, 12.0]
+    with pytest.raises(ConfigError, match="choose from 4, 8, 12"):
+        tiny_codec(bandwidth=5.0)
+    codec = tiny_codec(bandwidth=8.0)
+    assert codec.n_q == 2 and codec.bitrate == 8000
+    spec = codec.spec
+    assert spec["n_q"] == 2 and spec["codebook_size"] == 16 and spec["frame_rate"] == 1000
+    assert spec["bandwidth"] == 8.0 and spec["sample_rate"] == 8000
+
+
+def test_decode_refuses_wrong_levels_and_ids() -> None:
+    codec = tiny_codec(bandwidth=8.0).eval()
+    with pytest.raises(ValueError, match="n_q"):
+        codec.decode(torch.zeros(1, 3, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="codebook_size"):
+        codec.decode(torch.full((1, 2, 4), 16))
+
+
+def test_codec_task_losses_and_gradients() -> None:
+    torch.manual_seed(0)
+    task = build_task(cfg.load(DEBUG))
+    batch = {"audio": 0.1 * torch.randn(2, 1, 16000 // 2)}
+    losses = task.losses(batch, "generator", step=10)
+    assert {"mrstft", "mel_l1", "commitment", "adv_0", "fm_0", "loss"} <= set(losses)
+    losses["loss"].backward()
+    first_conv = task.representation.encoder.layers[0].conv
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in first_conv.parameters())
+    disc = task.losses(batch, "discriminator", step=10)
+    disc["loss"].backward()
+    assert all(torch.isfinite(v) for v in disc.values())
+    early = task.losses({"audio": batch["audio"]}, "generator", step=0)
+    assert "adv_0" not in early  # gan_start_step = 2
+    task.eval()
+    result = task.validate(batch)
+    assert result["audio"].shape == (2, 1, 8000)
+    assert any(key.startswith("mel_l1_") for key in result)
+
+
+def test_trained_codec_loads_an_experiment(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    config = cfg.load(DEBUG)
+    task = build_task(config)
+    task.train()
+    task.losses({"audio": 0.1 * torch.randn(2, 1, 8000)}, "generator", step=0)  # k-means init
+    step = tmp_path / "exp" / "checkpoints" / "step_00000004"
+    step.mkdir(parents=True)
+    (step / "config.yaml").write_text(yaml.safe_dump(config))
+    (step / "meta.json").write_text(json.dumps({"step": 4, "spec": task.spec}))
+    save_file({k: v.contiguous() for k, v in task.state_dict().items()},
+              str(step / "model.safetensors"))
+    (tmp_path / "exp" / "checkpoints" / "latest").write_text("step_00000004\n")
+    codec = trained_codec(str(tmp_path / "exp"), bandwidth=None)
+    assert len(codec.spec["checkpoint_sha256"]) == 64
+    wave = 0.1 * torch.randn(1, 3200)
+    task.eval()
+    assert torch.equal(codec.tokens(wave), task.representation.tokens(wave))
+    low = trained_codec(str(tmp_path / "exp"), bandwidth=codec.supported_bandwidths[0])
+    assert low.n_q == 1
+    with pytest.raises(ConfigError, match="no trained codec"):
+        trained_codec(str(tmp_path))
