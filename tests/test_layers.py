@@ -12,7 +12,7 @@ LAYERS = {
     "models": 3, "losses": 3,
     "tasks": 4,
     "train": 5, "experiment": 5, "eval": 5, "inputs": 5,
-    "synthesis": 6, "bench": 6, "recipe": 6,
+    "synthesis": 6, "bench": 6, "recipe": 6, "tokens": 6, "codec_bench": 6, "cli_codec": 7,
     "cli": 7, "cli_listen": 7, "extraction": 6, "cli_ssl": 7, "__main__": 8, "__init__": 0,
 }
 
