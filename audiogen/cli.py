@@ -288,7 +288,8 @@ COMMANDS = [add_data, add_train, add_recipe, add_synthesize, add_extract, add_ev
 # name ("extract", "bench", ...) to its subparsers action, so a module can add
 # ``audiogen extract <thing>`` as well as new top-level commands. Keep heavy imports
 # inside the handlers: the parser is built on every call.
-EXTENSIONS: tuple[str, ...] = ("audiogen.cli_listen", "audiogen.cli_ssl", "audiogen.cli_codec")
+EXTENSIONS: tuple[str, ...] = ("audiogen.cli_quality", "audiogen.cli_ssl", "audiogen.cli_listen",
+                               "audiogen.cli_codec")
 
 
 def build_parser() -> argparse.ArgumentParser:

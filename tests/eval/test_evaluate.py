@@ -174,3 +174,17 @@ def test_configuration_errors_name_the_valid_choices(systems: dict[str, Path],
         evaluate(None, gen, ["stoi"], tmp_path)
     with pytest.raises(ConfigError, match="valid options: .*fad_weights"):
         evaluate(None, gen, ["plcmos"], tmp_path, plcmos_temperature=1.0)
+
+
+def test_two_worker_processes_give_the_same_results(run: tuple[dict[str, Any], Path],
+                                                    tiny_corpus: Path,
+                                                    systems: dict[str, Path],
+                                                    tmp_path: Path) -> None:
+    single, _ = run
+    parallel = evaluate(str(tiny_corpus / "wavs"), {k: str(v) for k, v in systems.items()},
+                        FAST + ["fad"], tmp_path / "out", workers=2,
+                        fad_embedding=LogSpectrum(), fad_sample_rate=16000)
+    keep = ["id", "system", *FAST, "errors"]
+    assert ([{k: row[k] for k in keep} for row in parallel["per_item"]]
+            == [{k: row[k] for k in keep} for row in single["per_item"]])
+    assert parallel["summary"] == single["summary"]

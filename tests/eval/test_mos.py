@@ -88,3 +88,13 @@ def test_utmos_state_dict_needs_its_architecture(tmp_path: Path) -> None:
         build("utmos", utmos_checkpoint=str(path))
     scorer = build("utmos", utmos_checkpoint=str(path), utmos_module=torch.nn.Linear(2, 1))
     assert scorer.card("utmos")["embedding_model"] == str(path)
+
+
+@pytest.mark.parametrize("names", [("dnsmos_ovrl",), ("dnsmos_p808", "dnsmos_bak")])
+def test_dnsmos_batched_windows_equal_speechmos_on_a_long_clip(names: tuple[str, ...]) -> None:
+    wave = with_noise(speech_like(11.5), 10.0)  # three 9.01 s windows at a 1 s hop
+    scorer = build(*names, dnsmos_threads=1)
+    direct = dnsmos.run(wave, 16000)
+    keys = {"dnsmos_ovrl": "ovrl_mos", "dnsmos_bak": "bak_mos", "dnsmos_p808": "p808_mos"}
+    assert scorer.score(wave, None, 16000) == {
+        name: pytest.approx(direct[keys[name]], rel=1e-5) for name in names}

@@ -89,3 +89,18 @@ def test_tracks_of_the_same_signal_are_identical_without_the_cache(crepe: Scorer
 def test_pitch_card_states_the_tiny_model(crepe: Scorer) -> None:
     card = crepe.card("f0_rmse")
     assert "CREPE 'tiny' on CPU" in card["mode"] and card["sample_rate"] == 16000
+
+
+def test_conv1d_crepe_equals_torchcrepe(crepe: Scorer) -> None:
+    import torchcrepe
+
+    from audiogen.eval.pitch import crepe_predict, decode
+
+    wave = torch.from_numpy(speech_like(0.7).astype(np.float32))[None]
+    assert isinstance(crepe, CrepePitch)
+    with torch.inference_mode():
+        ours = crepe_predict(crepe.network, wave, 160, 50.0, 550.0, 32)
+        theirs = torchcrepe.predict(wave, 16000, 160, 50.0, 550.0, "tiny", decoder=decode,
+                                    return_periodicity=True, batch_size=32, device="cpu")
+    assert torch.allclose(ours[0], theirs[0], rtol=1e-4)
+    assert torch.allclose(ours[1], theirs[1], atol=1e-4)

@@ -11,7 +11,7 @@ from audiogen.eval.intrusive import Waveform
 
 NAMES = ["pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "snr", "lsd", "mel_l1", "mstft", "mcd",
          "f0_rmse", "vuv_f1", "periodicity", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak",
-         "dnsmos_p808", "plcmos", "utmos", "fad"]
+         "dnsmos_p808", "plcmos", "utmos", "fad", "qp_pesq", "qp_stoi", "qp_mos"]
 
 
 def test_metric_names_are_exact_and_each_group_has_a_scorer() -> None:
@@ -19,7 +19,7 @@ def test_metric_names_are_exact_and_each_group_has_a_scorer() -> None:
     assert all(metric.group in registry.SCORERS for metric in METRICS.values())
     reference_free = {name for name, metric in METRICS.items() if not metric.needs_reference}
     assert reference_free == {"dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808",
-                              "plcmos", "utmos"}
+                              "plcmos", "utmos", "qp_pesq", "qp_stoi", "qp_mos"}
     lower_is_better = {name for name, metric in METRICS.items() if not metric.higher_is_better}
     assert lower_is_better == {"lsd", "mel_l1", "mstft", "mcd", "f0_rmse", "periodicity", "fad"}
     assert METRICS["pesq_wb"].sample_rate == 16000 and METRICS["pesq_nb"].sample_rate == 8000
