@@ -62,19 +62,22 @@ def cmd_codec_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_codec(args: argparse.Namespace) -> int:
+    from torch import nn
+
     from audiogen.codec_bench import PackageEncodec, bench_codecs, codec_from_config
+    from audiogen.models.codec import remove_weight_norm
     from audiogen.tokens import load_codec
     from audiogen.utils import atomic_write_json
 
-    systems = {}
+    systems: dict[str, nn.Module] = {}
     for entry in args.config or []:
         name, _, path = entry.rpartition("=") if "=" in entry else ("", "", entry)
         systems[name or Path(path).parent.name] = codec_from_config(path, args.bandwidth)
     for entry in args.codec or []:
         name, _, path = entry.rpartition("=") if "=" in entry else ("", "", entry)
-        systems[name or Path(path).name] = load_codec(path, args.bandwidth)
+        systems[name or Path(path).name] = remove_weight_norm(load_codec(path, args.bandwidth))
     if args.encodec:
-        systems["encodec_24khz (package)"] = PackageEncodec(args.bandwidth)
+        systems["encodec_24khz (package)"] = PackageEncodec(args.encodec_bandwidth)
     rows = bench_codecs(systems, args.seconds, args.repeats, args.threads)
     for entry in rows:
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
@@ -133,7 +136,9 @@ def register(commands: argparse._SubParsersAction,
                        help="a trained codec experiment")
     bench.add_argument("--no-encodec", dest="encodec", action="store_false",
                        help="leave out the encodec package's 24 kHz model")
-    bench.add_argument("--bandwidth", type=float, default=6.0)
+    bench.add_argument("--bandwidth", type=float, default=6.0, help="kbps of our codecs")
+    bench.add_argument("--encodec-bandwidth", type=float, default=6.0,
+                       help="kbps of EnCodec (1.5, 3, 6, 12 or 24)")
     bench.add_argument("--seconds", type=float, default=10.0)
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--threads", type=int, default=1)

@@ -8,25 +8,27 @@ fine for speed: EnCodec is the ``encodec`` package's own 24 kHz model built with
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from typing import Any
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from audiogen import config as cfg
-from audiogen.bench import count
 from audiogen.errors import ConfigError
+from audiogen.models.codec import remove_weight_norm
 from audiogen.representations.codec import CodecTokens, NeuralCodec
 
 
 def codec_from_config(path: str, bandwidth: float | None) -> NeuralCodec:
-    """The (randomly initialised) codec of a codec training config."""
+    """The (randomly initialised) codec of a codec training config, weight norm folded."""
     node = dict(cfg.get(cfg.load(path), "task.representation") or {})
     if not str(node.get("_target_", "")).endswith("NeuralCodec"):
         raise ConfigError(f"{path}: task.representation is not a NeuralCodec")
     codec = cfg.instantiate({**node, "bandwidth": bandwidth}, where="task.representation")
-    return codec.eval()
+    return remove_weight_norm(codec).eval()
 
 
 class PackageEncodec(torch.nn.Module):
@@ -38,6 +40,9 @@ class PackageEncodec(torch.nn.Module):
 
         self.network = getattr(EncodecModel, f"encodec_model_{model.split('_')[1]}")(
             pretrained=False)
+        if bandwidth not in self.network.target_bandwidths:
+            raise ConfigError(f"EnCodec bandwidth {bandwidth:g} kbps is not supported; choose "
+                              f"from {', '.join(f'{b:g}' for b in self.network.target_bandwidths)}")
         self.network.set_target_bandwidth(bandwidth)
         self.sample_rate, self.bandwidth = int(self.network.sample_rate), bandwidth
         self.n_q = int(round(bandwidth * 1000 / (self.network.frame_rate * 10)))
@@ -45,6 +50,13 @@ class PackageEncodec(torch.nn.Module):
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         frames = self.network.encode(wave[:, None].expand(-1, self.network.channels, -1))
         return self.network.decode(frames)
+
+
+def gmacs_of(run: Any) -> float:
+    """Multiply-accumulates (10^9) of one call of ``run`` (FLOPs / 2, torch's counter)."""
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        run()
+    return counter.get_total_flops() / 2e9
 
 
 def _round_trip(system: torch.nn.Module) -> Any:
@@ -81,7 +93,8 @@ def bench_codecs(systems: dict[str, torch.nn.Module], seconds: float = 10.0,
     rows = []
     for name, system in systems.items():
         median = statistics.median(times[name])
-        params, gmacs = count(lambda: calls[name](inputs[name]), system)
+        gmacs = gmacs_of(functools.partial(calls[name], inputs[name]))
+        params = sum(p.numel() for p in system.parameters())
         rows.append({"system": name, "sample_rate": int(getattr(system, "sample_rate")),  # noqa: B009
                      "bandwidth_kbps": float(getattr(system, "bandwidth")),  # noqa: B009
                      "n_q": int(getattr(system, "n_q")),  # noqa: B009

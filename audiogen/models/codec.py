@@ -120,3 +120,14 @@ class SEANetDecoder(nn.Module):
 
     def forward(self, latents: torch.Tensor) -> torch.Tensor:
         return self.layers(latents)
+
+
+def remove_weight_norm(module: nn.Module) -> nn.Module:
+    """Fold every weight-norm parametrization under ``module`` into a plain weight (for
+    inference: the weight is no longer recomputed on each call). Returns ``module``."""
+    from torch.nn.utils import parametrize
+
+    for child in module.modules():
+        if parametrize.is_parametrized(child, "weight"):
+            parametrize.remove_parametrizations(child, "weight", leave_parametrized=True)
+    return module

@@ -14,6 +14,7 @@ int64 (N,) and (B, levels, frames).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -193,6 +194,10 @@ class ResidualVectorQuantizer(nn.Module):
             VectorQuantizer(dim, codebook_size, decay, epsilon, kmeans_iterations,
                             dead_threshold) for _ in range(n_q))
 
+    def level(self, index: int) -> VectorQuantizer:
+        """The codebook of level ``index``."""
+        return cast(VectorQuantizer, self.levels[index])
+
     def _active_levels(self, batch: int, device: torch.device) -> torch.Tensor:
         levels = torch.full((batch,), self.n_q, dtype=torch.long)
         if self.training and self.quantizer_dropout > 0:
@@ -210,8 +215,8 @@ class ResidualVectorQuantizer(nn.Module):
         residual = vectors
         quantized = torch.zeros_like(vectors)
         codes, commitments = [], []
-        for index, quantizer in enumerate(self.levels[:n_q]):
-            q, level_codes = quantizer(residual)
+        for index in range(n_q):
+            q, level_codes = self.level(index)(residual)
             commitments.append(F.mse_loss(residual, q.detach()))
             keep = mask[:, index].repeat_interleave(frames)[:, None]
             quantized = quantized + keep * q.detach()
@@ -229,9 +234,9 @@ class ResidualVectorQuantizer(nn.Module):
         batch, dim, frames = z.shape
         residual = z.transpose(1, 2).reshape(-1, dim)
         codes = []
-        for quantizer in self.levels[:n_q]:
-            level_codes = quantizer.assign(residual)
-            residual = residual - quantizer.lookup(level_codes).to(residual.dtype)
+        for index in range(n_q):
+            level_codes = self.level(index).assign(residual)
+            residual = residual - self.level(index).lookup(level_codes).to(residual.dtype)
             codes.append(level_codes.view(batch, frames))
         return torch.stack(codes, dim=1)
 
@@ -243,7 +248,7 @@ class ResidualVectorQuantizer(nn.Module):
         codes = codes.long()
         if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= self.codebook_size):
             raise ValueError(f"code ids must lie in [0, {self.codebook_size})")
-        total = sum(self.levels[level].lookup(codes[:, level])
+        total = sum(self.level(level).lookup(codes[:, level])
                     for level in range(codes.shape[1]))
         return torch.as_tensor(total).transpose(1, 2)
 

@@ -30,6 +30,8 @@ class CodecTask(Task):
     Phases: ``generator`` (the codec) then ``discriminator``. ``synthesize`` decodes tokens.
     """
 
+    representation: NeuralCodec
+
     def __init__(self, representation: NeuralCodec, discriminators: list[nn.Module],
                  mel: Representation, stft_weight: float = 1.0, mel_weight: float = 15.0,
                  commitment_weight: float = 1.0, adversarial_weight: float = 1.0,

@@ -127,3 +127,17 @@ def test_trained_codec_loads_an_experiment(tmp_path: Path) -> None:
     assert low.n_q == 1
     with pytest.raises(ConfigError, match="no trained codec"):
         trained_codec(str(tmp_path))
+
+
+def test_folding_weight_norm_keeps_the_output() -> None:
+    from audiogen.models.codec import remove_weight_norm
+
+    torch.manual_seed(0)
+    codec = tiny_codec().eval()
+    wave = torch.randn(1, 8 * 9)
+    tokens = codec.tokens(wave)
+    audio = codec.decode(tokens)
+    remove_weight_norm(codec)
+    assert not any("parametrizations" in name for name, _ in codec.named_parameters())
+    assert torch.equal(codec.tokens(wave), tokens)
+    assert torch.allclose(codec.decode(tokens), audio, atol=1e-6)
