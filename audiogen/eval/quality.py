@@ -118,10 +118,16 @@ def predict_manifest(path: str | os.PathLike, checkpoint: str | os.PathLike
 PAIRS = (("qp_pesq", "pesq_wb"), ("qp_stoi", "stoi"), ("qp_mos", "mos"))
 
 
-def correlations(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+def correlations(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     """Pearson and Spearman correlation (scipy.stats), RMSE and n of each prediction with its
-    label over the rows that have both (pairs with fewer than 3 rows are left out)."""
+    label over the rows that have both (pairs with fewer than 3 rows are left out; a
+    correlation with a constant input is None)."""
+    import warnings
+
     from scipy import stats
+
+    def finite(value: float) -> float | None:
+        return float(value) if np.isfinite(value) else None
 
     table = {}
     for predicted, label in PAIRS:
@@ -130,9 +136,12 @@ def correlations(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
                          dtype=np.float64).reshape(-1, 2)
         if len(pairs) < 3:
             continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pearson = stats.pearsonr(pairs[:, 0], pairs[:, 1])[0]
+            spearman = stats.spearmanr(pairs[:, 0], pairs[:, 1])[0]
         table[f"{predicted}~{label}"] = {
-            "pearson": float(stats.pearsonr(pairs[:, 0], pairs[:, 1])[0]),
-            "spearman": float(stats.spearmanr(pairs[:, 0], pairs[:, 1])[0]),
+            "pearson": finite(pearson), "spearman": finite(spearman),
             "rmse": float(np.sqrt(np.mean((pairs[:, 0] - pairs[:, 1]) ** 2))),
             "n": int(len(pairs))}
     return table

@@ -80,3 +80,8 @@ def test_correlations_match_scipy_on_known_pairs() -> None:
     assert table["qp_pesq~pesq_wb"]["pearson"] == pytest.approx(1.0)
     assert table["qp_stoi~stoi"]["spearman"] == pytest.approx(-1.0)
     assert "qp_mos~mos" not in table and table["qp_pesq~pesq_wb"]["n"] == 4
+
+
+def test_a_constant_input_gives_no_correlation() -> None:
+    rows = [{"qp_pesq": 4.0, "pesq_wb": x} for x in (1.0, 2.0, 3.0)]
+    assert correlations(rows)["qp_pesq~pesq_wb"]["pearson"] is None
