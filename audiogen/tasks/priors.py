@@ -103,3 +103,41 @@ class GriffinLimPrior(MelSpectralPrior):
         with torch.no_grad(), torch.autocast(features.device.type, enabled=False):
             wave = self.decode(features.float(), n_iter=self.n_iter)
             return self.encode_state(wave)[..., : shape[-1]]
+
+
+class DecodedPrior(Prior):
+    """Starts the path at the representation's own decoding: x_0 = state(decode(features))
+    + noise * N(0, I).
+
+    The general form of :class:`GriffinLimPrior` for any representation that decodes: a codec's
+    decoder for its tokens (the flow then refines the codec's output, as MultiBand-Diffusion
+    replaces and Vocos-on-EnCodec improves on the codec decoder). With a zero-initialised
+    velocity network the untrained model returns the decoder's output.
+    """
+
+    zero_mean = False
+
+    def __init__(self, noise: float = 0.1) -> None:
+        super().__init__()
+        self.noise = noise
+        self.decode: Any = None
+        self.encode_state: Any = None
+
+    def bind(self, representation: Representation, state: Representation) -> None:
+        if type(representation).decode is Representation.decode:
+            raise ConfigError(f"DecodedPrior needs a representation that decodes; "
+                              f"{type(representation).__name__} does not")
+        self.decode, self.encode_state = representation.decode, state.encode
+
+    def std(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        return torch.full((), self.noise, device=features.device)
+
+    def mean(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor | None:
+        if self.decode is None:
+            raise RuntimeError("DecodedPrior used before bind()")
+        with torch.no_grad(), torch.autocast(features.device.type, enabled=False):
+            state = self.encode_state(self.decode(features.float()))
+            missing = shape[-1] - state.shape[-1]
+            if missing > 0:
+                state = torch.nn.functional.pad(state, (0, missing))
+            return state[..., : shape[-1]]
