@@ -27,8 +27,10 @@ def codec_from_config(path: str, bandwidth: float | None) -> NeuralCodec:
     node = dict(cfg.get(cfg.load(path), "task.representation") or {})
     if not str(node.get("_target_", "")).endswith("NeuralCodec"):
         raise ConfigError(f"{path}: task.representation is not a NeuralCodec")
-    codec = cfg.instantiate({**node, "bandwidth": bandwidth}, where="task.representation")
-    return remove_weight_norm(codec).eval()
+    codec: NeuralCodec = cfg.instantiate({**node, "bandwidth": bandwidth},
+                                         where="task.representation")
+    remove_weight_norm(codec)
+    return codec.eval()
 
 
 class PackageEncodec(torch.nn.Module):

@@ -15,7 +15,8 @@ DEBUG = Path(__file__).resolve().parents[2] / "recipes" / "codec" / "rvq" / "deb
 def test_bench_codec_rows(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "bench.json"
     assert cli.main(["bench", "codec", "--config", f"ours={DEBUG}", "--bandwidth", "0.8",
-                     "--encodec-bandwidth", "1.5", "--seconds", "0.2", "--repeats", "3", "--json", str(out)]) == 0
+                     "--encodec-bandwidth", "1.5", "--seconds", "0.2", "--repeats", "3",
+                     "--json", str(out)]) == 0
     rows = {row["system"]: row for row in json.loads(out.read_text())}
     assert set(rows) == {"ours", "encodec_24khz (package)"}
     assert rows["ours"]["sample_rate"] == 16000 and rows["ours"]["n_q"] == 4
