@@ -1,11 +1,14 @@
 """Smoke runs of the SSL recipes "ssl/hubert" and "ssl/units_vocoder" on the tiny corpus with
-their debug configs (stages after corpus building)."""
+their debug configs (stages after corpus building). Each runs 9-13 CLI stages as subprocesses,
+which costs minutes of CPU in interpreter and transformers start-up alone, so they are marked
+slow (run them with ``-m slow``)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from audiogen import recipe
@@ -28,6 +31,7 @@ def tiny_ssl_model(directory: Path) -> Path:
     return directory
 
 
+@pytest.mark.slow
 def test_hubert_recipe_smoke(tiny_corpus: Path, tmp_path: Path) -> None:
     directory = RECIPES / "ssl/hubert"
     overrides = {"data": str(tiny_corpus), "fsdd": str(tiny_corpus),
@@ -49,6 +53,7 @@ def test_hubert_recipe_smoke(tiny_corpus: Path, tmp_path: Path) -> None:
     assert any("valid/acc_masked" in row for row in metrics)
 
 
+@pytest.mark.slow
 def test_units_vocoder_recipe_smoke(tiny_corpus: Path, tmp_path: Path) -> None:
     directory = RECIPES / "ssl/units_vocoder"
     model = tiny_ssl_model(tmp_path / "ssl")

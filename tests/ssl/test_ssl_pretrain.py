@@ -57,18 +57,18 @@ def test_targets_follow_the_encoder_frames(tmp_path: Path) -> None:
 
 def test_masked_prediction_loss_decreases(tmp_path: Path) -> None:
     task = tiny_task(tmp_path)
-    batch = {"audio": torch.stack([torch.from_numpy(harmonic_tone(0.6, 16000, f, i))
-                                   for i, f in enumerate((110.0, 220.0, 160.0))])[:, None]}
-    optimizer = torch.optim.Adam(task.parameters(), lr=3e-3)
+    batch = {"audio": torch.stack([torch.from_numpy(harmonic_tone(0.5, 16000, f, i))
+                                   for i, f in enumerate((110.0, 220.0))])[:, None]}
+    optimizer = torch.optim.Adam(task.parameters(), lr=5e-3)
     losses = []
-    for step in range(25):
-        torch.manual_seed(step % 3)  # a few fixed masks
+    for step in range(12):
+        torch.manual_seed(step % 2)  # two fixed masks
         result = task.losses(batch, "model", step)
         optimizer.zero_grad()
         result["loss"].backward()
         optimizer.step()
         losses.append(float(result["loss"].detach()))
-    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
+    assert np.mean(losses[-3:]) < 0.7 * np.mean(losses[:2])
     metrics = task.validate(batch)
     assert 0.0 <= metrics["acc_masked"] <= 1.0 and metrics["mask_fraction"] > 0
 
