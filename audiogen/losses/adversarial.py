@@ -6,7 +6,7 @@ elements and sums over sub-discriminators (HiFi-GAN, Kong et al. 2020).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -58,3 +58,43 @@ def feature_matching_loss(real_features: Sequence[Sequence[torch.Tensor]],
             distance = (real - fake).abs().mean()
             terms.append(distance / (real.abs().mean() + eps) if relative else distance)
     return _sum(terms)
+
+
+GENERATOR_LOSSES = {"hinge": hinge_generator_loss, "lsgan": lsgan_generator_loss}
+DISCRIMINATOR_LOSSES = {"hinge": hinge_discriminator_loss, "lsgan": lsgan_discriminator_loss}
+
+
+def generator_terms(discriminators: Iterable[torch.nn.Module], real: torch.Tensor,
+                    fake: torch.Tensor, kind: str = "hinge",
+                    relative_features: bool = False) -> dict[str, torch.Tensor]:
+    """The generator's ``adv_i`` (adversarial) and ``fm_i`` (feature matching) terms against
+    each discriminator ``i``; real audio goes through without gradient."""
+    generator_loss = GENERATOR_LOSSES[kind]
+    terms = {}
+    for index, discriminator in enumerate(discriminators):
+        fake_logits, fake_features = discriminator(fake)
+        with torch.no_grad():
+            _, real_features = discriminator(real)
+        terms[f"adv_{index}"] = generator_loss(fake_logits)
+        terms[f"fm_{index}"] = feature_matching_loss(real_features, fake_features,
+                                                     relative=relative_features)
+    return terms
+
+
+def discriminator_terms(discriminators: Iterable[torch.nn.Module], real: torch.Tensor,
+                        fake: torch.Tensor, kind: str = "hinge") -> dict[str, torch.Tensor]:
+    """Each discriminator's loss ``disc_i`` on real and (detached) generated audio."""
+    discriminator_loss = DISCRIMINATOR_LOSSES[kind]
+    terms = {}
+    for index, discriminator in enumerate(discriminators):
+        real_logits, _ = discriminator(real)
+        fake_logits, _ = discriminator(fake.detach())
+        terms[f"disc_{index}"] = discriminator_loss(real_logits, fake_logits)
+    return terms
+
+
+def weighted_generator_total(terms: dict[str, torch.Tensor], adversarial_weight: float,
+                             feature_weight: float) -> torch.Tensor:
+    """sum_i adversarial_weight * adv_i + feature_weight * fm_i."""
+    return _sum([(adversarial_weight if name.startswith("adv_") else feature_weight) * value
+                 for name, value in terms.items()])

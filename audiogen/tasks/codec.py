@@ -20,7 +20,6 @@ from audiogen.representations.base import Representation
 from audiogen.representations.codec import NeuralCodec
 from audiogen.representations.quantizers import perplexity
 from audiogen.tasks.base import Task
-from audiogen.tasks.gan_vocoder import DiscriminatorLoss, GeneratorLoss
 
 
 class CodecTask(Task):
@@ -70,16 +69,11 @@ class CodecTask(Task):
         total = (self.stft_weight * result["mrstft"] + self.mel_weight * result["mel_l1"]
                  + self.commitment_weight * result["commitment"])
         if adversarial_on:
-            generator_loss = GeneratorLoss[self.loss_kind]
-            for index, discriminator in enumerate(self.discriminators):
-                fake_logits, fake_features = discriminator(fake)
-                with torch.no_grad():
-                    _, real_features = discriminator(wave)
-                result[f"adv_{index}"] = generator_loss(fake_logits)
-                result[f"fm_{index}"] = adversarial.feature_matching_loss(
-                    real_features, fake_features, relative=True)
-                total = (total + self.adversarial_weight * result[f"adv_{index}"]
-                         + self.feature_weight * result[f"fm_{index}"])
+            terms = adversarial.generator_terms(self.discriminators, wave, fake, self.loss_kind,
+                                                relative_features=True)
+            result.update(terms)
+            total = total + adversarial.weighted_generator_total(
+                terms, self.adversarial_weight, self.feature_weight)
         result["loss"] = total
         return result
 
@@ -90,12 +84,8 @@ class CodecTask(Task):
         zero = torch.zeros((), device=batch["audio"].device)
         if not adversarial_on:
             return {"loss": zero}
-        discriminator_loss = DiscriminatorLoss[self.loss_kind]
-        result = {}
-        for index, discriminator in enumerate(self.discriminators):
-            real_logits, _ = discriminator(batch["_gan_real"])
-            fake_logits, _ = discriminator(batch["_gan_fake"])
-            result[f"disc_{index}"] = discriminator_loss(real_logits, fake_logits)
+        result = adversarial.discriminator_terms(self.discriminators, batch["_gan_real"],
+                                                 batch["_gan_fake"], self.loss_kind)
         result["loss"] = torch.stack(list(result.values())).sum()
         return result
 

@@ -13,11 +13,6 @@ from audiogen.losses.spectral import MelL1Loss
 from audiogen.representations.base import Representation, check_spec
 from audiogen.tasks.base import Task
 
-GeneratorLoss = {"hinge": adversarial.hinge_generator_loss,
-                 "lsgan": adversarial.lsgan_generator_loss}
-DiscriminatorLoss = {"hinge": adversarial.hinge_discriminator_loss,
-                     "lsgan": adversarial.lsgan_discriminator_loss}
-
 
 class GANVocoder(Task):
     """Trains ``generator`` (features -> waveform) against several discriminators.
@@ -73,28 +68,18 @@ class GANVocoder(Task):
             result = {"mel_l1": mel}
             total = self.mel_weight * mel
             if adversarial_on:
-                generator_loss = GeneratorLoss[self.loss_kind]
-                for index, discriminator in enumerate(self.discriminators):
-                    fake_logits, fake_features = discriminator(fake)
-                    with torch.no_grad():
-                        _, real_features = discriminator(wave)
-                    gen = generator_loss(fake_logits)
-                    matching = adversarial.feature_matching_loss(real_features, fake_features)
-                    result[f"adv_{index}"], result[f"fm_{index}"] = gen, matching
-                    total = total + self.adversarial_weight * gen + self.feature_weight * matching
+                terms = adversarial.generator_terms(self.discriminators, wave, fake,
+                                                    self.loss_kind)
+                result.update(terms)
+                total = total + adversarial.weighted_generator_total(
+                    terms, self.adversarial_weight, self.feature_weight)
             result["loss"] = total
             return result
         if not adversarial_on:
             return {"loss": torch.zeros((), device=batch["audio"].device)}
-        discriminator_loss = DiscriminatorLoss[self.loss_kind]
-        total = torch.zeros((), device=batch["audio"].device)
-        result = {}
-        for index, discriminator in enumerate(self.discriminators):
-            real_logits, _ = discriminator(batch["_gan_real"])
-            fake_logits, _ = discriminator(batch["_gan_fake"])
-            result[f"disc_{index}"] = discriminator_loss(real_logits, fake_logits)
-            total = total + result[f"disc_{index}"]
-        result["loss"] = total
+        result = adversarial.discriminator_terms(self.discriminators, batch["_gan_real"],
+                                                 batch["_gan_fake"], self.loss_kind)
+        result["loss"] = torch.stack(list(result.values())).sum()
         return result
 
     @torch.no_grad()

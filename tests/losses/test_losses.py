@@ -84,3 +84,51 @@ def test_feature_matching() -> None:
                                feature_matching_loss(real, fake, relative=True))
     with pytest.raises(ValueError):
         feature_matching_loss(real, fake[:1])
+
+
+class _TwoLayerCritic(torch.nn.Module):
+    """A tiny discriminator: returns ([logits], [[feature maps]]) like the real ones."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.first = torch.nn.Conv1d(1, 4, 5, padding=2)
+        self.second = torch.nn.Conv1d(4, 1, 5, padding=2)
+
+    def forward(self, wave: torch.Tensor):
+        hidden = torch.tanh(self.first(wave[:, None]))
+        logits = self.second(hidden)
+        return [logits], [[hidden, logits]]
+
+
+def test_generator_and_discriminator_terms_match_the_per_critic_losses() -> None:
+    from audiogen.losses import adversarial
+
+    critics = [_TwoLayerCritic(0), _TwoLayerCritic(1)]
+    real = torch.randn(2, 400)
+    fake = torch.randn(2, 400, requires_grad=True)
+    terms = adversarial.generator_terms(critics, real, fake, "lsgan", relative_features=True)
+    assert sorted(terms) == ["adv_0", "adv_1", "fm_0", "fm_1"]
+    for index, critic in enumerate(critics):
+        fake_logits, fake_maps = critic(fake)
+        _, real_maps = critic(real)
+        expected_adv = ((1 - fake_logits[0]) ** 2).mean()
+        expected_fm = sum(((r - f).abs().mean() / (r.abs().mean() + 1e-8))
+                          for r, f in zip(real_maps[0], fake_maps[0]))
+        assert torch.allclose(terms[f"adv_{index}"], expected_adv)
+        assert torch.allclose(terms[f"fm_{index}"], expected_fm)
+    total = adversarial.weighted_generator_total(terms, adversarial_weight=2.0, feature_weight=3.0)
+    expected_total = 2 * (terms["adv_0"] + terms["adv_1"]) + 3 * (terms["fm_0"] + terms["fm_1"])
+    assert torch.allclose(total, expected_total)
+    total.backward()
+    assert fake.grad is not None and fake.grad.abs().sum() > 0
+
+    disc = adversarial.discriminator_terms(critics, real, fake, "hinge")
+    for index, critic in enumerate(critics):
+        expected = (torch.relu(1 - critic(real)[0][0]).mean()
+                    + torch.relu(1 + critic(fake)[0][0]).mean())
+        assert torch.allclose(disc[f"disc_{index}"], expected)
+    assert disc["disc_0"].grad_fn is not None
+    fake.grad = None
+    disc["disc_0"].backward()
+    assert fake.grad is None
