@@ -14,15 +14,16 @@ def hubert(hidden_size: int = 256, num_hidden_layers: int = 4, num_attention_hea
            hidden_dropout: float = 0.1, attention_dropout: float = 0.1,
            activation_dropout: float = 0.0, feat_proj_dropout: float = 0.1,
            layerdrop: float = 0.05, do_stable_layer_norm: bool = False,
-           mask_prob: float = 0.08, mask_length: int = 10) -> nn.Module:
+           mask_prob: float = 0.8, mask_length: int = 10) -> nn.Module:
     """A randomly initialised ``transformers.HubertModel`` (Hsu et al. 2021).
 
     The CNN feature encoder defaults to HuBERT's (7 layers, kernels 10,3,3,3,3,2,2, strides
     5,2,2,2,2,2,2: 20 ms hop and 25 ms receptive field at 16 kHz) with ``conv_dim`` channels
     (512 each in the paper; fewer make it affordable on a CPU). Time masking is enabled but only
-    stored in the config (``mask_time_prob``, ``mask_time_length``: span starts drawn with
-    probability 0.08, spans of 10 frames as in the paper); a pretraining task passes its own
-    ``mask_time_indices``, and fine-tuning uses them as SpecAugment.
+    stored in the config (``mask_time_prob``, ``mask_time_length``: 0.8 and 10, i.e. spans of
+    10 frames starting at 8 % of the frames as in the paper, in the fairseq and transformers
+    convention where the probability is divided by the span length); a pretraining task
+    passes its own ``mask_time_indices``, and fine-tuning uses them as SpecAugment.
     """
     from transformers import HubertConfig, HubertModel
 

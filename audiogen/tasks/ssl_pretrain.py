@@ -4,11 +4,13 @@ Targets come from a :class:`~audiogen.representations.units.UnitRepresentation` 
 fly from the batch audio: k-means on MFCCs for iteration 1, k-means on a layer of the
 iteration-1 model for iteration 2. They are resampled to the encoder's frame grid by frame
 centres (100 Hz MFCC frames onto 50 Hz encoder frames). Spans of ``mask_length`` frames start at
-a fraction ``mask_prob`` of frames (fairseq's ``compute_mask_indices``); masked frames are
+a fraction ``mask_prob / mask_length`` of the unpadded frames (fairseq's ``compute_mask_indices``;
+HuBERT: 0.8 and 10); masked frames are
 replaced by the model's learned mask embedding via transformers' ``mask_time_indices``.
 Logits are cosine similarities between a projection of the last layer and learned unit
 embeddings, divided by a temperature (0.1 in the paper); the loss is cross-entropy over masked
-frames, plus ``unmasked_weight`` times that over unmasked frames (0 in the paper).
+frames, plus ``unmasked_weight`` times that over unmasked frames (0 in the paper). Zero
+padding (from ``lengths``) is never masked or scored.
 """
 
 from __future__ import annotations
@@ -27,21 +29,28 @@ from audiogen.tasks.base import Task
 
 
 def span_mask(batch: int, frames: int, prob: float, length: int, min_masks: int = 2,
-              generator: torch.Generator | None = None) -> torch.Tensor:
+              generator: torch.Generator | None = None,
+              valid_frames: torch.Tensor | None = None) -> torch.Tensor:
     """Boolean (batch, frames) mask of spans (wav2vec 2.0 / HuBERT span masking).
 
-    Each row gets int(prob * frames / length + u), u ~ U[0, 1), span starts (at least
-    ``min_masks``), drawn without replacement from the frames - length + 1 valid starts; the
-    union of the spans is masked, so overlapping spans mask fewer frames.
+    Row i gets int(prob * n_i / length + u), u ~ U[0, 1), span starts (at least ``min_masks``)
+    drawn without replacement from the n_i - length + 1 valid starts, where n_i is
+    ``valid_frames[i]`` (the unpadded frames; all ``frames`` by default). This is fairseq's
+    convention: HuBERT's mask_prob 0.8 with spans of 10 starts spans at 8 % of the frames. The
+    union of the spans is masked, so overlapping spans mask fewer frames; padding is never
+    masked.
     """
     mask = torch.zeros(batch, frames, dtype=torch.bool)
-    length = min(length, frames)
-    starts_available = frames - length + 1
     for row in range(batch):
-        count = int(prob * frames / length + float(torch.rand((), generator=generator)))
+        usable = frames if valid_frames is None else min(int(valid_frames[row]), frames)
+        if usable <= 0:
+            continue
+        span = min(length, usable)
+        starts_available = usable - span + 1
+        count = int(prob * usable / span + float(torch.rand((), generator=generator)))
         count = min(max(count, min_masks), starts_available)
         starts = torch.randperm(starts_available, generator=generator)[:count]
-        spans = (starts[:, None] + torch.arange(length)[None]).reshape(-1)
+        spans = (starts[:, None] + torch.arange(span)[None]).reshape(-1)
         mask[row, spans] = True
     return mask
 
@@ -100,17 +109,26 @@ class HubertPretrain(Task):
         embeddings = F.normalize(self.unit_embeddings.float(), dim=-1)
         return projected @ embeddings.T / self.temperature
 
-    def forward_masked(self, wave: torch.Tensor, generator: torch.Generator | None = None
-                       ) -> dict[str, torch.Tensor]:
-        """Losses and accuracies of one masked forward pass on (B, T) audio."""
+    def forward_masked(self, wave: torch.Tensor, lengths: torch.Tensor | None = None,
+                       generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Losses and accuracies of one masked forward pass on (B, T) audio.
+
+        ``lengths`` (samples per item) marks zero padding: padded frames are neither masked
+        nor scored, so silence added by batching never becomes an easy target.
+        """
         target = self.targets(wave)
         batch, frames = target.shape
+        valid_frames = None
+        valid = torch.ones(batch, frames, dtype=torch.bool, device=wave.device)
+        if lengths is not None:
+            valid_frames = torch.tensor([self.num_frames(int(n)) for n in lengths])
+            valid = (torch.arange(frames)[None] < valid_frames[:, None]).to(wave.device)
         mask = span_mask(batch, frames, self.mask_prob, self.mask_length,
-                         generator=generator).to(wave.device)
+                         generator=generator, valid_frames=valid_frames).to(wave.device)
         outputs = self.network(self._inputs(wave), mask_time_indices=mask)
         logits = self.logits(outputs.last_hidden_state)
         result: dict[str, torch.Tensor] = {}
-        for name, where in (("masked", mask), ("unmasked", ~mask)):
+        for name, where in (("masked", mask), ("unmasked", ~mask & valid)):
             if where.any():
                 result[f"ce_{name}"] = F.cross_entropy(logits[where], target[where])
                 result[f"acc_{name}"] = (logits[where].argmax(-1) == target[where]).float(
@@ -119,20 +137,20 @@ class HubertPretrain(Task):
                 result[f"ce_{name}"] = logits.sum() * 0.0
                 result[f"acc_{name}"] = torch.zeros((), device=wave.device)
         result["loss"] = result["ce_masked"] + self.unmasked_weight * result["ce_unmasked"]
-        result["mask_fraction"] = mask.float().mean()
+        result["mask_fraction"] = mask.float().sum() / valid.float().sum().clamp(min=1.0)
         return result
 
     def losses(self, batch: dict[str, Any], phase: str, step: int) -> dict[str, torch.Tensor]:
-        return self.forward_masked(batch["audio"][:, 0])
+        return self.forward_masked(batch["audio"][:, 0], batch.get("lengths"))
 
     @torch.no_grad()
     def validate(self, batch: dict[str, Any]) -> dict[str, Any]:
-        """Masked-prediction accuracy with a fixed mask per batch (seed 0)."""
+        """Masked-prediction accuracy with a fixed mask per batch (seed 0), unpadded frames."""
         generator = torch.Generator().manual_seed(0)
         wave = batch["audio"][:, 0]
         if wave.shape[-1] < self.receptive_field + self.mask_length * self.hop_length:
             return {}
-        result = self.forward_masked(wave, generator)
+        result = self.forward_masked(wave, batch.get("lengths"), generator)
         return {name: float(value) for name, value in result.items()}
 
     def export(self, directory: str | os.PathLike) -> Path:

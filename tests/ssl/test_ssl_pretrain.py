@@ -82,3 +82,38 @@ def test_export_loads_as_ssl_features(tmp_path: Path) -> None:
         expected = task.network(wave, output_hidden_states=True).hidden_states[2]
     torch.testing.assert_close(ssl.encode(wave)[0].T, expected[0])
     assert ssl.spec["do_normalize"] is False and ssl.spec["num_layers"] == 2
+
+
+def test_span_mask_never_masks_padding() -> None:
+    generator = torch.Generator().manual_seed(1)
+    mask = span_mask(3, 100, 0.8, 10, generator=generator,
+                     valid_frames=torch.tensor([100, 30, 0]))
+    assert mask[0].any() and mask[1, :30].any()
+    assert not mask[1, 30:].any() and not mask[2].any()
+    # fairseq's convention: 0.8 / 10 of the frames start a span, so about half are covered
+    many = span_mask(200, 100, 0.8, 10, generator=generator)
+    assert 0.4 < many.float().mean() < 0.65
+
+
+def test_padded_frames_are_not_scored(tmp_path: Path) -> None:
+    task = tiny_task(tmp_path)
+    task.eval()
+    long = torch.from_numpy(harmonic_tone(1.0, 16000, 150.0, 5))
+    short = torch.zeros_like(long)
+    short[:4000] = torch.from_numpy(harmonic_tone(0.25, 16000, 250.0, 6))
+    wave, lengths = torch.stack([long, short]), torch.tensor([16000, 4000])
+    with torch.no_grad():
+        result = task.forward_masked(wave, lengths, torch.Generator().manual_seed(3))
+        mask = span_mask(2, 49, task.mask_prob, task.mask_length,
+                         generator=torch.Generator().manual_seed(3),
+                         valid_frames=torch.tensor([task.num_frames(16000),
+                                                    task.num_frames(4000)]))
+        logits = task.logits(task.network(wave, mask_time_indices=mask).last_hidden_state)
+    target = task.targets(wave)
+    valid = torch.arange(49)[None] < torch.tensor([[49], [task.num_frames(4000)]])
+    scored = ~mask & valid
+    expected = torch.nn.functional.cross_entropy(logits[scored], target[scored])
+    with_padding = torch.nn.functional.cross_entropy(logits[~mask], target[~mask])
+    torch.testing.assert_close(result["ce_unmasked"], expected)
+    assert not torch.isclose(result["ce_unmasked"], with_padding)
+    assert float(result["mask_fraction"]) == float(mask.sum() / valid.sum())
