@@ -50,13 +50,15 @@ class AudioDataset(Dataset):
         utterance = self.utterances[index]
         if self.segment is None:
             wave, _ = audio.load(utterance.path, self.sample_rate)
+            length = wave.shape[-1]
         else:
-            wave = self._crop(utterance, seed)
-        return {"audio": wave, "length": wave.shape[-1], "id": utterance.id,
+            wave, length = self._crop(utterance, seed)
+        return {"audio": wave, "length": length, "id": utterance.id,
                 "speaker": utterance.speaker}
 
-    def _crop(self, utterance: manifest.Utterance, seed: int) -> torch.Tensor:
-        """Read only the cropped window (plus resampling margin) from disk."""
+    def _crop(self, utterance: manifest.Utterance, seed: int) -> tuple[torch.Tensor, int]:
+        """Read only the cropped window (plus resampling margin) from disk: the window,
+        zero-padded to the segment length, and how many of its samples are audio."""
         assert self.segment is not None
         generator = torch.Generator().manual_seed(seed)
         file_rate = utterance.sample_rate
@@ -65,7 +67,7 @@ class AudioDataset(Dataset):
         room = max(file_frames - want, 0)
         start = int(torch.randint(0, room + 1, (1,), generator=generator)) if room else 0
         wave, _ = audio.load(utterance.path, self.sample_rate, offset=start, frames=want)
-        return audio.crop_or_pad(wave, self.segment)
+        return audio.crop_or_pad(wave, self.segment), min(wave.shape[-1], self.segment)
 
 
 def index_seed(seed: int, epoch: int, position: int) -> int:

@@ -43,6 +43,19 @@ def test_crops_are_deterministic_per_item_seed(tiny_corpus: Path) -> None:
     assert not torch.equal(first["audio"], other["audio"])
 
 
+def test_crops_of_short_utterances_report_their_audio_length(tiny_corpus: Path) -> None:
+    dataset = AudioDataset(tiny_corpus / "train.jsonl", 16000, segment_seconds=2.0)
+    for index, utterance in enumerate(dataset.utterances):
+        item = dataset[(index, 7)]
+        samples = round(utterance.duration * 16000)
+        assert item["audio"].shape == (1, 32000)
+        assert item["length"] == samples < 32000
+        assert float(item["audio"][0, samples:].abs().sum()) == 0.0
+        assert float(item["audio"][0, samples - 400:samples].abs().sum()) > 0.0
+    long = AudioDataset(tiny_corpus / "train.jsonl", 16000, segment_seconds=0.25)[(0, 7)]
+    assert long["length"] == 4000
+
+
 def test_whole_utterances_resampled_and_collated(tiny_corpus: Path) -> None:
     dataset = AudioDataset(tiny_corpus / "valid.jsonl", 8000)
     items = [dataset[i] for i in range(len(dataset))]
