@@ -110,7 +110,7 @@ class QualityPrediction(Task):
         if unknown:
             raise ConfigError(f"weights: unknown target(s) {sorted(unknown)}; valid: {TARGETS}")
         self.frame_weight = frame_weight
-        self._table: dict[str, tuple[list[float], float]] | None = None
+        self._table: dict[str, list[float]] | None = None
         if init_from is not None:
             from safetensors.torch import load_file
 
@@ -122,18 +122,18 @@ class QualityPrediction(Task):
             heads[TARGETS.index("mos")].requires_grad_(True)
 
     # ------------------------------------------------------------------ labels
-    def labels(self) -> dict[str, tuple[list[float], float]]:
-        """id -> (targets in TARGETS order, NaN where missing; duration in seconds); read on
-        first use, so a trained model loads without its label files."""
+    def labels(self) -> dict[str, list[float]]:
+        """id -> targets in TARGETS order (NaN where missing); read on first use, so a trained
+        model loads without its label files."""
         if self._table is None:
             self._table = self._read_labels()
         return self._table
 
-    def _read_labels(self) -> dict[str, tuple[list[float], float]]:
+    def _read_labels(self) -> dict[str, list[float]]:
         if not self.label_paths:
             raise ConfigError("quality task: no label manifests given (task.labels)")
         ratings = (read_ratings(self.ratings, self.rating_test_types) if self.ratings else {})
-        table: dict[str, tuple[list[float], float]] = {}
+        table: dict[str, list[float]] = {}
         for path in self.label_paths:
             for row in manifest.read(path):
                 values = [_number(row.extra.get(name), path, row.id, name) for name in TARGETS]
@@ -142,33 +142,31 @@ class QualityPrediction(Task):
                     values[2] = rated[0] if rated else math.nan
                 elif self.mos_from and math.isnan(values[2]):
                     values[2] = values[TARGETS.index(self.mos_from)]
-                table[row.id] = (values, row.duration)
-        if ratings and not any(not math.isnan(v[2]) for v, _ in table.values()):
+                table[row.id] = values
+        if ratings and not any(not math.isnan(v[2]) for v in table.values()):
             raise DataError(f"{self.ratings}: no rated audio_path matches a path of "
                             f"{', '.join(self.label_paths)}")
         return table
 
     def _targets(self, batch: dict[str, Any], samples: int
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, K) targets (NaN = missing) and (B,) valid sample counts (a crop shorter than the
-        training segment is zero-padded: the utterance's duration bounds its valid part). A
-        batch without ids (not from a manifest) is unlabelled; an id missing from the label
-        manifests raises DataError."""
+        """(B, K) targets (NaN = missing) and (B,) valid sample counts (the dataset's
+        ``lengths``: a crop shorter than the training segment is zero-padded). A batch without
+        ids (not from a manifest) is unlabelled; an id missing from the label manifests raises
+        DataError."""
         size = batch["audio"].shape[0]
         ids = list(batch.get("ids") or [])
         table = self.labels() if ids else {}
         lengths = batch.get("lengths")
         targets, valid = [], []
         for index in range(size):
-            values, duration = [math.nan] * len(TARGETS), math.inf
+            values = [math.nan] * len(TARGETS)
             if ids:
                 if ids[index] not in table:
                     raise DataError(f"item {ids[index]!r} is not in the label manifests "
                                     f"{', '.join(self.label_paths)}")
-                values, duration = table[ids[index]]
+                values = table[ids[index]]
             count = samples if lengths is None else min(int(lengths[index]), samples)
-            if math.isfinite(duration):
-                count = min(count, round(duration * self.sample_rate))
             targets.append(values)
             valid.append(max(count, 1))
         return torch.tensor(targets, dtype=torch.float32), torch.tensor(valid)

@@ -49,7 +49,7 @@ def test_loss_uses_the_labels_of_the_batch_ids(tiny_corpus: Path, tmp_path: Path
     losses = task.losses(batch, "model", 0)
     scores, _, _ = task.predict(batch["audio"][:, 0])
     table = task.labels()
-    targets = torch.tensor([table[i][0] for i in batch["ids"]])
+    targets = torch.tensor([table[i] for i in batch["ids"]])
     assert targets[:, 2].tolist() == targets[:, 0].tolist()  # mos_from pesq_wb
     assert float(losses["pesq_wb_mae"]) > 0 and float(losses["labelled"]) == 3
     losses["loss"].backward()
@@ -67,7 +67,7 @@ def test_missing_targets_are_masked_and_unknown_ids_refused(tiny_corpus: Path,
         make_task(labelled(tiny_corpus, tmp_path)).losses(batch, "model", 0)
 
 
-def test_crops_shorter_than_the_segment_are_masked_by_duration(tiny_corpus: Path,
+def test_crops_shorter_than_the_segment_are_masked_by_their_length(tiny_corpus: Path,
                                                               tmp_path: Path) -> None:
     task = make_task(labelled(tiny_corpus, tmp_path))
     batch = batch_of(tiny_corpus, 1)  # 0.6 s utterance zero-padded to 1 s
