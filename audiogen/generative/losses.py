@@ -17,7 +17,7 @@ from torch import Tensor
 from audiogen.generative.paths import AffinePath, Prediction, check_prediction
 from audiogen.generative.schedules import Schedule
 
-TimeDensity = Literal["uniform", "logit_normal", "cosmap"]
+TimeDensity = Literal["uniform", "logit_normal", "cosmap", "start"]
 TimeWeighting = Literal["none", "min_snr"]
 
 _DENSITIES: dict[str, Callable[[Tensor, float, float], Tensor]] = {
@@ -26,6 +26,7 @@ _DENSITIES: dict[str, Callable[[Tensor, float, float], Tensor]] = {
         loc + scale * math.sqrt(2.0) * torch.erfinv(2 * u - 1)
     ),
     "cosmap": lambda u, loc, scale: 1 - 1 / (torch.tan(math.pi / 2 * u) + 1),
+    "start": lambda u, loc, scale: torch.zeros_like(u),
 }
 
 
@@ -44,7 +45,9 @@ def sample_time(
     Densities (Esser et al. 2024, "Scaling Rectified Flow Transformers", section 3.1):
     ``"uniform"``; ``"logit_normal"``: sigmoid(N(loc, scale^2)), SD3 uses loc = 0, scale = 1
     (SD3's t runs the other way: its location m is loc = -m here, loc > 0 favours the data end);
-    ``"cosmap"``: t = 1 - 1 / (tan(pi u / 2) + 1), the density matching a cosine schedule.
+    ``"cosmap"``: t = 1 - 1 / (tan(pi u / 2) + 1), the density matching a cosine schedule;
+    ``"start"``: t = 0 always, which trains only the first step from the source (a one-step
+    refiner of an informative prior).
     """
     if density not in _DENSITIES:
         raise ValueError(f"unknown time density {density!r}; expected one of {list(_DENSITIES)}")

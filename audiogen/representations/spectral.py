@@ -18,6 +18,7 @@ import torch
 import torchaudio.functional as AF
 
 from audiogen.representations.base import Representation
+from audiogen.representations.mel_inversion import Method, invert_mel
 
 Padding = Literal["center", "same"]
 
@@ -195,18 +196,22 @@ class LogMel(Representation):
         magnitude = torch.matmul(inverse_t, mel).clamp_min(0.0)
         return magnitude.pow(1.0 / self.power)
 
-    def decode(self, features: torch.Tensor, n_iter: int = 32) -> torch.Tensor:
-        """Griffin-Lim reconstruction (Griffin & Lim 1984) with momentum 0.99 (Perraudin 2013)."""
-        magnitude = self.mel_to_magnitude(features)
-        stft = self.stft
-        spectrum = torch.polar(magnitude, 2 * math.pi * torch.rand_like(magnitude))
-        previous = torch.zeros_like(spectrum)
-        for _ in range(n_iter):
-            rebuilt = stft.complex_stft(stft.decode(spectrum))
-            accelerated = rebuilt + 0.99 * (rebuilt - previous)
-            previous = rebuilt
-            spectrum = magnitude * accelerated / accelerated.abs().clamp_min(1e-8)
-        return stft.decode(spectrum)
+    def decode(self, features: torch.Tensor, n_iter: int = 32,
+               method: Method = "griffin_lim",
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Waveform by phase retrieval from the mel (:mod:`audiogen.representations.mel_inversion`):
+        ``"griffin_lim"`` (Griffin & Lim 1984, momentum 0.99 as in Perraudin 2013) from the
+        pseudo-inverse magnitude, or ``"mel_consistent"``, which re-fits the magnitude to the mel
+        at every iteration."""
+        spectrum = self.invert(features, n_iter, method, generator)
+        return self.stft.decode(spectrum)
+
+    def invert(self, features: torch.Tensor, n_iter: int = 32, method: Method = "griffin_lim",
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Complex STFT (B, F, frames) estimated from log-mel features (B, n_mels, frames)."""
+        features = features.float()
+        return invert_mel(self.stft, self.mel_to_magnitude(features), n_iter, method,
+                          self.filters, self.expand(features), self.power, generator=generator)
 
 
 def compress_spectrum(spectrum: torch.Tensor, alpha: float, eps: float = 1e-8) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Griffin-Lim from the representation: the untrained quality floor for vocoder tables."""
+"""Mel inversion without training: Griffin-Lim (the quality floor of vocoder tables) and the
+mel-consistent variant (:mod:`audiogen.representations.mel_inversion`)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,26 @@ from typing import Any
 import torch
 from torch import nn
 
+from audiogen.errors import ConfigError
 from audiogen.representations.base import Representation
+from audiogen.representations.mel_inversion import METHODS, Method
 from audiogen.tasks.base import Task
 
 
 class GriffinLim(Task):
-    """Inverts features with the representation's own ``decode`` (Griffin-Lim for log-mel).
+    """Inverts features with the representation's own ``decode`` (phase retrieval for log-mel).
 
-    Nothing to train; build it from a config and pass the config to ``audiogen synthesize``.
+    ``method`` is ``"griffin_lim"`` (fixed pseudo-inverse magnitude) or ``"mel_consistent"``
+    (magnitude re-fitted to the mel every iteration). Nothing to train; build it from a config
+    and pass the config to ``audiogen synthesize``.
     """
 
-    def __init__(self, representation: Representation, n_iter: int = 32) -> None:
+    def __init__(self, representation: Representation, n_iter: int = 32,
+                 method: Method = "griffin_lim") -> None:
         super().__init__()
-        self.representation, self.n_iter = representation, n_iter
+        if method not in METHODS:
+            raise ConfigError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+        self.representation, self.n_iter, self.method = representation, n_iter, method
 
     def phases(self) -> dict[str, nn.Module]:
         return {}
@@ -32,6 +40,5 @@ class GriffinLim(Task):
                    solver: str | None = None, generator: torch.Generator | None = None,
                    grid: str | None = None) -> torch.Tensor:
         """(B, n_mels, frames) -> (B, frames * hop); ``steps`` overrides the iteration count."""
-        if generator is not None:
-            torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))
-        return self.representation.decode(features, n_iter=steps or self.n_iter)  # type: ignore
+        return self.representation.decode(features, n_iter=steps or self.n_iter,  # type: ignore
+                                          method=self.method, generator=generator)

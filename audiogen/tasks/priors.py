@@ -81,14 +81,16 @@ class GriffinLimPrior(MelSpectralPrior):
 
     A bridge from a cheap phase-consistent estimate to the data, in the spirit of BridgeVoC's
     mel-derived starting point and of Deep Griffin-Lim Iteration (Masuyama et al. 2019), where
-    a network refines Griffin-Lim; ``n_iter`` Griffin-Lim iterations run per utterance.
+    a network refines Griffin-Lim; ``n_iter`` iterations of ``method`` (``"griffin_lim"`` or
+    ``"mel_consistent"``, see :mod:`audiogen.representations.mel_inversion`) run per utterance.
     """
 
     zero_mean = False
 
-    def __init__(self, n_iter: int = 8, noise: float = 0.1, floor: float = 0.05) -> None:
+    def __init__(self, n_iter: int = 8, noise: float = 0.1, floor: float = 0.05,
+                 method: str = "griffin_lim") -> None:
         super().__init__(floor)
-        self.n_iter, self.noise = n_iter, noise
+        self.n_iter, self.noise, self.method = n_iter, noise, method
         self.decode: Any = None
         self.encode_state: Any = None
 
@@ -101,7 +103,7 @@ class GriffinLimPrior(MelSpectralPrior):
 
     def mean(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor | None:
         with torch.no_grad(), torch.autocast(features.device.type, enabled=False):
-            wave = self.decode(features.float(), n_iter=self.n_iter)
+            wave = self.decode(features.float(), n_iter=self.n_iter, method=self.method)
             return self.encode_state(wave)[..., : shape[-1]]
 
 

@@ -35,7 +35,11 @@ class GenerativeVocoder(Task):
     A ``_partial_`` network node is completed with ``state_channels`` and ``cond_channels``.
     ``spectral_weight`` adds a multi-resolution STFT loss on the audio decoded from the
     model's clean estimate (x1-prediction with a spectral loss, in the spirit of Flow2GAN),
-    ``mel_weight`` a mel L1 on it.
+    ``mel_weight`` a mel L1 on it. ``path_weight`` scales the path regression itself: with an
+    informative, nearly deterministic prior (:class:`GriffinLimPrior`) and ``time_density
+    "start"``, ``path_weight: 0`` makes the task a one-step refiner trained only by the spectral
+    losses, which do not ask the network to guess the true phase (the regression target of the
+    path does, and its conditional mean is a blurred spectrum).
     """
 
     def __init__(self, representation: Representation, state: Representation,
@@ -43,8 +47,9 @@ class GenerativeVocoder(Task):
                  prediction: Prediction = "velocity",
                  prior: Prior | None = None, time_density: TimeDensity = "uniform",
                  time_weighting: TimeWeighting = "none", spectral_weight: float = 0.0,
-                 mel_weight: float = 0.0, steps: int = 4, solver: str = "euler",
-                 grid: str = "uniform", inference_betas: list[float] | None = None) -> None:
+                 mel_weight: float = 0.0, path_weight: float = 1.0, steps: int = 4,
+                 solver: str = "euler", grid: str = "uniform",
+                 inference_betas: list[float] | None = None) -> None:
         super().__init__()
         if representation.sample_rate != state.sample_rate:
             raise ConfigError(f"state sample_rate {state.sample_rate} differs from the "
@@ -64,6 +69,10 @@ class GenerativeVocoder(Task):
         self.prior.bind(representation, state)
         self.time_density, self.time_weighting = time_density, time_weighting
         self.spectral_weight, self.mel_weight = spectral_weight, mel_weight
+        self.path_weight = path_weight
+        if not (path_weight or spectral_weight or mel_weight):
+            raise ConfigError("path_weight, spectral_weight and mel_weight are all zero: "
+                              "nothing to train")
         self.spectral_loss = MultiResolutionSTFTLoss() if spectral_weight else None
         self.mel_loss = MelL1Loss(representation) if mel_weight else None
         self.steps, self.solver, self.grid = steps, solver, grid
@@ -97,7 +106,7 @@ class GenerativeVocoder(Task):
         flow = path_loss(output.float(), self.prediction, x_1, x_0, t, self.path,
                          weighting=self.time_weighting)
         result = {"path": flow}
-        total = flow
+        total = self.path_weight * flow
         if self.spectral_loss is not None or self.mel_loss is not None:
             estimate = self.path.to_data(output.float(), self.prediction, x_t, t)
             audio = self.state.decode(estimate)[..., : wave.shape[-1]]

@@ -1,0 +1,79 @@
+"""Phase retrieval from a mel spectrogram by alternating projections.
+
+Two methods share one loop (fast Griffin-Lim, Perraudin et al. 2013: each iteration projects
+onto the set of consistent spectrograms, STFT(iSTFT(X)), with momentum 0.99):
+
+- ``"griffin_lim"`` (Griffin & Lim 1984): the magnitude is fixed to one estimate made once from
+  the mel (the filterbank's pseudo-inverse). Its errors (the smeared, inconsistent magnitude)
+  and the phase retrieval compound: this is the usual quality floor.
+- ``"mel_consistent"``: the magnitude is re-estimated at every iteration from the consistent
+  spectrogram itself, rescaled bin by bin so that its mel matches the target mel (a
+  multiplicative update: each bin gets the filter-weighted mean of its bands' target/current
+  ratios). The fine structure (harmonics) comes from the consistent signal, the band energies
+  from the mel, so magnitude and phase are estimated jointly, in the spirit of the consistency
+  based mel inversions of Masuyama et al. (arXiv 2307.12232). No training; it needs only the
+  filterbank.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+
+from audiogen.representations.base import Representation
+
+Method = Literal["griffin_lim", "mel_consistent"]
+METHODS: tuple[str, ...] = ("griffin_lim", "mel_consistent")
+
+
+def mel_band_gain(magnitude: torch.Tensor, filters: torch.Tensor, target_mel: torch.Tensor,
+                  power: float = 1.0, eps: float = 1e-8) -> torch.Tensor:
+    """Per-bin gain that moves ``magnitude`` (B, F, frames) towards the mel ``target_mel``
+    (B, mels, frames) of ``filters`` (mels, F) applied to magnitude**power: each bin's gain is
+    the filter-weighted mean of target/current over the bands it belongs to, taken to 1/power.
+    """
+    current = torch.matmul(filters, magnitude.pow(power))
+    ratio = target_mel / current.clamp_min(eps)  # bins in no band (DC, Nyquist) get gain 0
+    weight = filters.sum(dim=0).clamp_min(eps)[None, :, None]  # (1, F, 1)
+    gain = torch.matmul(filters.T, ratio) / weight
+    return gain.pow(1.0 / power)
+
+
+def invert_mel(stft: Representation, magnitude: torch.Tensor, n_iter: int,
+               method: Method = "griffin_lim", filters: torch.Tensor | None = None,
+               target_mel: torch.Tensor | None = None, power: float = 1.0,
+               momentum: float = 0.99, phase: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """Complex spectrogram (B, F, frames) whose magnitude ``magnitude`` starts the iteration.
+
+    ``stft`` is an :class:`~audiogen.representations.spectral.STFT` (its ``complex_stft`` and
+    ``decode`` define consistency). ``"mel_consistent"`` needs ``filters`` (mels, F) and the
+    linear-amplitude ``target_mel`` (B, mels, frames) of ``filters @ |X|**power``. ``phase``
+    (B, F, frames) starts the iteration; by default it is uniform random (from ``generator``).
+    The returned spectrogram is the last consistent estimate with the last magnitude, so
+    ``stft.decode`` of it is the waveform.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown mel inversion method {method!r}; choose from "
+                         f"{', '.join(METHODS)}")
+    if method == "mel_consistent" and (filters is None or target_mel is None):
+        raise ValueError("method 'mel_consistent' needs filters and target_mel")
+    if phase is None:
+        uniform = torch.rand(magnitude.shape, generator=generator,
+                             device=generator.device if generator is not None else None)
+        phase = 2 * math.pi * uniform.to(magnitude.device)
+    spectrum = torch.polar(magnitude, phase)
+    previous = torch.zeros_like(spectrum)
+    for _ in range(n_iter):
+        rebuilt = stft.complex_stft(stft.decode(spectrum))  # type: ignore[attr-defined,operator]
+        accelerated = rebuilt + momentum * (rebuilt - previous)
+        previous = rebuilt
+        unit = accelerated / accelerated.abs().clamp_min(1e-8)
+        if method == "mel_consistent":
+            current = accelerated.abs()
+            magnitude = current * mel_band_gain(current, filters, target_mel,  # type: ignore
+                                                power)
+        spectrum = magnitude * unit
+    return spectrum
