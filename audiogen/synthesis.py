@@ -17,7 +17,6 @@ from tqdm import tqdm
 from audiogen import audio
 from audiogen.data.dataset import bucket_by_length
 from audiogen.errors import AudioError, AudiogenError
-from audiogen.experiment import load_task
 from audiogen.inputs import Item, list_inputs, load_features, save_features
 from audiogen.representations.base import check_spec
 from audiogen.tasks.base import Task
@@ -33,17 +32,11 @@ class SynthesisReport:
 
 
 def resolve_model(model: str | os.PathLike | Task, device: str, ema: bool = True) -> Task:
-    """A task object, a trained experiment/checkpoint folder, or a YAML config of a task that
-    needs no training (e.g. Griffin-Lim)."""
-    if isinstance(model, Task):
-        task = model
-    elif Path(model).suffix in (".yaml", ".yml"):
-        from audiogen import config as cfg
-        from audiogen.experiment import build_task
+    """A task object, a shipped model's name, a trained experiment/checkpoint folder, or a YAML
+    config of a task that needs no training (e.g. Griffin-Lim)."""
+    from audiogen.api import load_task_any
 
-        task = build_task(cfg.load(model))
-    else:
-        task = load_task(model, device, prefer_ema=ema)
+    task = model if isinstance(model, Task) else load_task_any(model, device, ema)
     return task.to(device).eval()
 
 

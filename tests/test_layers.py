@@ -13,7 +13,8 @@ LAYERS = {
     "tasks": 4,
     "train": 5, "experiment": 5, "eval": 5, "inputs": 5,
     "synthesis": 6, "bench": 6, "recipe": 6, "tokens": 6, "codec_bench": 6, "cli_codec": 7,
-    "cli": 7, "cli_listen": 7, "extraction": 6, "cli_ssl": 7, "__main__": 8, "__init__": 0,
+    "cli": 7, "cli_listen": 7, "extraction": 6, "cli_ssl": 7, "__main__": 8, "__init__": 8,
+    "api": 5,
     "cli_quality": 7,
 }
 

@@ -1,0 +1,161 @@
+"""The public Python API: ``audiogen.load(name_or_path)`` returns an inference object.
+
+```python
+import audiogen
+vocoder = audiogen.load("mel-consistent-16k")
+wave = vocoder(vocoder.encode(audio))
+```
+
+A *name* is a folder of :data:`PRETRAINED` (``config.yaml``, ``meta.json`` with the feature
+spec, and for trained models an fp16 ``model.safetensors``, with a ``README.md`` model card);
+a *path* is an experiment folder, a checkpoint folder, or the YAML config of a model that needs
+no training. Only the parts that generate audio are kept: a GAN's discriminators are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from audiogen.errors import AudiogenError
+from audiogen.tasks.base import Task
+
+PRETRAINED = Path(__file__).resolve().parent / "pretrained"
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How a generative model samples: solver steps, solver, time grid and seed (None keeps
+    the model's own settings)."""
+
+    steps: int | None = None
+    solver: str | None = None
+    grid: str | None = None
+    seed: int = 0
+
+
+def pretrained_names() -> list[str]:
+    """Names of the models shipped in the package."""
+    if not PRETRAINED.is_dir():
+        return []
+    return sorted(p.name for p in PRETRAINED.iterdir() if (p / "config.yaml").is_file())
+
+
+def resolve(name_or_path: str | os.PathLike) -> Path:
+    """A shipped model's folder for a name, else the path itself (which must exist)."""
+    text = str(name_or_path)
+    if text in pretrained_names():
+        return PRETRAINED / text
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    raise AudiogenError(f"{text}: neither a shipped model ({', '.join(pretrained_names())}) "
+                        f"nor an existing path")
+
+
+class Vocoder:
+    """Inference wrapper around a trained (or training-free) vocoder task.
+
+    ``encode(wave)``: (T,) or (B, T) audio at :attr:`sample_rate` -> (B, dim, frames) features;
+    ``__call__(features, sampling)``: features -> (B, frames * hop) audio;
+    ``resynthesize(wave)``: both in one call.
+    """
+
+    def __init__(self, task: Task, sampling: Sampling = Sampling()) -> None:
+        self.task = task.eval()
+        self.sampling = sampling
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.task.sample_rate)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return dict(self.task.spec)
+
+    @torch.no_grad()
+    def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        wave = torch.as_tensor(wave, dtype=torch.float32)
+        if wave.dim() == 1:
+            wave = wave[None]
+        return self.task.representation.encode(wave)
+
+    @torch.no_grad()
+    def __call__(self, features: torch.Tensor, sampling: Sampling | None = None
+                 ) -> torch.Tensor:
+        sampling = sampling or self.sampling
+        generator = torch.Generator(device=features.device).manual_seed(sampling.seed)
+        return self.task.synthesize(features, steps=sampling.steps, solver=sampling.solver,
+                                    generator=generator, grid=sampling.grid)
+
+    def resynthesize(self, wave: torch.Tensor, sampling: Sampling | None = None
+                     ) -> torch.Tensor:
+        return self(self.encode(wave), sampling)
+
+    def with_sampling(self, **changes: Any) -> Vocoder:
+        """The same model with other sampling settings (fields of :class:`Sampling`)."""
+        return Vocoder(self.task, replace(self.sampling, **changes))
+
+
+def load_task_any(name_or_path: str | os.PathLike, device: str = "cpu", ema: bool = True
+                  ) -> Task:
+    """The task behind a name, experiment, checkpoint or training-free YAML config."""
+    from audiogen import config as cfg
+    from audiogen.experiment import build_task, load_task
+
+    path = resolve(name_or_path)
+    if path.suffix in (".yaml", ".yml"):
+        return build_task(cfg.load(path)).to(device).eval()
+    if path.is_dir() and not (path / "model.safetensors").is_file() and \
+            (path / "meta.json").is_file():  # a shipped model that needs no weights
+        task = build_task(cfg.load(path / "config.yaml"))
+        from audiogen.train import checkpoint
+
+        checkpoint.check_compatible(path, task.spec)
+        return task.to(device).eval()
+    return load_task(path, device, prefer_ema=ema)
+
+
+def load(name_or_path: str | os.PathLike, device: str = "cpu",
+         sampling: Sampling = Sampling()) -> Vocoder:
+    """Load a shipped or trained model for inference (no training-only parts)."""
+    task = load_task_any(name_or_path, device)
+    for part in ("discriminator", "discriminators"):
+        if hasattr(task, part):
+            delattr(task, part)
+    return Vocoder(task, sampling)
+
+
+def export_pretrained(source: str | os.PathLike, out: str | os.PathLike,
+                      card: str | os.PathLike | None = None) -> Path:
+    """Write a shipped-model folder from a checkpoint or experiment: its config, its spec
+    (``meta.json``) and the EMA weights (else the raw ones) in fp16."""
+    from safetensors.torch import save_file
+
+    from audiogen import config as cfg
+    from audiogen.train import checkpoint
+
+    directory = checkpoint.resolve(source)
+    weights = checkpoint.load_weights(directory, prefer_ema=True)
+    out = Path(out)
+    staging = out.with_name(out.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    cfg.dump(checkpoint.read_config(directory), staging / "config.yaml")
+    meta = checkpoint.read_meta(directory)
+    (staging / "meta.json").write_text(json.dumps(
+        {"step": meta["step"], "spec": meta["spec"]}, indent=2) + "\n")
+    half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in weights.items()}
+    save_file(half, str(staging / "model.safetensors"))
+    if card is not None:
+        shutil.copyfile(card, staging / "README.md")
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
+    return out
