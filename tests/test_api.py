@@ -11,8 +11,7 @@ from safetensors.torch import load_file
 
 import audiogen
 from audiogen import api
-from audiogen.errors import AudiogenError
-from audiogen.errors import SpecMismatchError
+from audiogen.errors import AudiogenError, SpecMismatchError
 from tests.conftest import harmonic_tone
 
 REPO = Path(__file__).resolve().parents[1]
