@@ -72,8 +72,8 @@ def test_trained_checkpoint_loads_without_training_parts(tmp_path: Path,
     from audiogen.experiment import train
 
     config = cfg.load(REPO / "recipes/vocoder/gan_mel/debug.yaml",
-                      [f"data.train={tiny_corpus}/train.jsonl", "data.valid=null", "trainer.max_steps=1",
-                       "trainer.save_every=1"])
+                      [f"data.train={tiny_corpus}/train.jsonl", "data.valid=null",
+                       "trainer.max_steps=1", "trainer.save_every=1"])
     train(config, tmp_path / "exp")
     vocoder = audiogen.load(tmp_path / "exp")
     assert not hasattr(vocoder.task, "discriminators")
