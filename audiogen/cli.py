@@ -146,7 +146,8 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
 def add_synthesize(commands: argparse._SubParsersAction) -> argparse._SubParsersAction | None:
     synth = commands.add_parser("synthesize", help="vocode audio (copy-synthesis) or saved "
                                 "features with a trained model")
-    synth.add_argument("model", help="experiment or checkpoint folder")
+    synth.add_argument("model", help="shipped model name (e.g. mel-consistent-16k), experiment "
+                       "or checkpoint folder, or the YAML config of a training-free model")
     synth.add_argument("--input", required=True, help="wav file, folder, manifest (.jsonl) or "
                        "folder of .npz features")
     synth.add_argument("--out", required=True, help="output folder (mirrors input names)")

@@ -29,6 +29,8 @@ class GriffinLim(Task):
             raise ConfigError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
         self.representation, self.n_iter, self.method = representation, n_iter, method
 
+    multi_step = True  # ``steps`` are its iterations
+
     def phases(self) -> dict[str, nn.Module]:
         return {}
 
