@@ -83,3 +83,17 @@ def test_trained_checkpoint_loads_without_training_parts(tmp_path: Path,
     weights = load_file(exported / "model.safetensors")
     assert all(v.dtype == torch.float16 for v in weights.values() if v.is_floating_point())
     assert audiogen.load(exported).spec == vocoder.spec
+
+
+def test_synthesize_command_takes_a_shipped_name(tmp_path: Path) -> None:
+    from audiogen import audio as audio_io
+    from audiogen.cli import main
+
+    source = tmp_path / "in" / "tone.wav"
+    source.parent.mkdir()
+    audio_io.save(source, torch.from_numpy(harmonic_tone(0.5, 16000, 150.0, 2))[None], 16000)
+    code = main(["synthesize", "mel-consistent-16k", "--input", str(source), "--out",
+                 str(tmp_path / "out"), "--steps", "4"])
+    assert code == 0
+    wave, rate = audio_io.load(tmp_path / "out" / "tone.wav")
+    assert rate == 16000 and wave.shape[-1] == (8000 // 256) * 256
