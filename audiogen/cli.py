@@ -208,17 +208,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def format_summary(summary: dict[str, dict[str, dict[str, Any]]]) -> str:
     """A plain-text table: one row per system, mean and 95% CI per metric."""
     metrics = sorted({m for scores in summary.values() for m in scores})
-    lines = ["system".ljust(16) + "".join(m.rjust(20) for m in metrics)]
+    width = max([16, *(len(system) + 2 for system in summary)])
+    lines = ["system".ljust(width) + "".join(m.rjust(20) for m in metrics)]
     for system, scores in summary.items():
         cells = []
         for metric in metrics:
             value = scores.get(metric)
             text = "-"
             if value and value.get("mean") is not None:
-                low, high = value["ci95"]
-                text = f"{value['mean']:.3f} [{low:.2f},{high:.2f}]"
+                text = f"{value['mean']:.3f}"
+                if value.get("ci95"):  # None for one valid item or a set-level metric
+                    low, high = value["ci95"]
+                    text += f" [{low:.2f},{high:.2f}]"
+                else:
+                    text += f" (n={value.get('n', 1)})"
             cells.append(text.rjust(20))
-        lines.append(system.ljust(16) + "".join(cells))
+        lines.append(system.ljust(width) + "".join(cells))
     return "\n".join(lines)
 
 

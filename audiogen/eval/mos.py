@@ -40,7 +40,8 @@ DNSMOS_SIG = _mos("dnsmos_sig", "DNSMOS P.835 speech signal quality (1-5)", "dns
 DNSMOS_BAK = _mos("dnsmos_bak", "DNSMOS P.835 background noise quality (1-5)", "dnsmos")
 DNSMOS_P808 = _mos("dnsmos_p808", "DNSMOS P.808 overall quality (1-5)", "dnsmos")
 PLCMOS = _mos("plcmos", "PLCMOS v2 packet-loss-concealment quality (1-5)", "plcmos")
-UTMOS = _mos("utmos", "UTMOS-style predicted naturalness MOS from a local checkpoint", "utmos")
+UTMOS = _mos("utmos", "UTMOS-style predicted naturalness MOS: a hook for a checkpoint the user "
+             "supplies (none ships or downloads)", "utmos")
 METRICS = (DNSMOS_OVRL, DNSMOS_SIG, DNSMOS_BAK, DNSMOS_P808, PLCMOS, UTMOS)
 DNSMOS_KEYS = {"dnsmos_ovrl": "ovrl_mos", "dnsmos_sig": "sig_mos", "dnsmos_bak": "bak_mos",
                "dnsmos_p808": "p808_mos"}

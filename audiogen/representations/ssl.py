@@ -36,7 +36,8 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
 def resolve_model_dir(model: str) -> Path:
-    """A local folder, or the cached/downloaded snapshot of a hub id."""
+    """A local folder, or the snapshot of a hub id already in the local Hugging Face cache;
+    nothing is downloaded at run time (the error names the missing model)."""
     path = Path(model)
     if path.is_dir():
         return path
@@ -46,10 +47,13 @@ def resolve_model_dir(model: str) -> Path:
 
     try:
         return Path(snapshot_download(model, allow_patterns=["*.json", "*.safetensors",
-                                                             "*.bin", "*.txt"]))
-    except Exception as error:  # offline, unknown id, no access: say which and why
-        raise ConfigError(f"ssl model {model!r}: not a local folder and the hub download "
-                          f"failed ({type(error).__name__}: {error})") from None
+                                                             "*.bin", "*.txt"],
+                                      local_files_only=True))
+    except Exception as error:  # not in the cache: say which model and where to put it
+        raise ConfigError(f"ssl model {model!r}: not a local folder and not in the local "
+                          f"Hugging Face cache (nothing is downloaded at run time; save the "
+                          f"model to a folder and pass its path) "
+                          f"({type(error).__name__})") from None
 
 
 def weights_sha256(directory: Path) -> str:

@@ -188,3 +188,15 @@ def test_two_worker_processes_give_the_same_results(run: tuple[dict[str, Any], P
     assert ([{k: row[k] for k in keep} for row in parallel["per_item"]]
             == [{k: row[k] for k in keep} for row in single["per_item"]])
     assert parallel["summary"] == single["summary"]
+
+
+def test_summary_table_prints_a_metric_with_one_valid_item() -> None:
+    from audiogen.cli import format_summary
+
+    summary = {"a-long-system-name": {"pesq_wb": {"mean": 2.5, "std": None, "ci95": None,
+                                                   "n": 1, "n_failed": 3}},
+               "b": {"pesq_wb": {"mean": 3.0, "std": 0.1, "ci95": [2.9, 3.1], "n": 5}}}
+    lines = format_summary(summary).splitlines()
+    assert "2.500 (n=1)" in lines[1] and "3.000 [2.90,3.10]" in lines[2]
+    assert len({line.index("pesq_wb") if "pesq_wb" in line else -1 for line in lines[:1]}) == 1
+    assert len(lines[1]) == len(lines[2])  # columns stay aligned for long names

@@ -90,3 +90,23 @@ def test_batches_of_different_lengths_match_single_items(tiny_wav2vec2: Path,
             single = ssl.encode(wave[None])[0]
             assert features.shape == single.shape
             torch.testing.assert_close(features, single, atol=1e-4, rtol=1e-3)
+
+
+def test_a_hub_id_missing_from_the_cache_is_refused_without_download(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+
+    from audiogen.representations.ssl import resolve_model_dir
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    real = huggingface_hub.snapshot_download
+    calls: list[dict] = []
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", recording)
+    with pytest.raises(ConfigError, match="facebook/hubert-base-ls960.*nothing is downloaded"):
+        resolve_model_dir("facebook/hubert-base-ls960")
+    assert calls and all(call.get("local_files_only") is True for call in calls)

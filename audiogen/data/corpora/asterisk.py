@@ -42,7 +42,8 @@ EXCLUDED_FOLDERS = frozenset({"silence"})
 
 @dataclass
 class AsteriskBuilder(CorpusBuilder):
-    """Asterisk voice prompts in three voices, decoded from G.722 to 16 kHz mono wav.
+    """Asterisk voice prompts in three voice packages by two people (Allison in two languages,
+    Carlo), decoded from G.722 to 16 kHz mono wav.
 
     Args:
         voices: voice folders to include (default: all of ``VOICE_PACKAGES``).
