@@ -112,13 +112,6 @@ def load_task_any(name_or_path: str | os.PathLike, device: str = "cpu", ema: boo
     path = resolve(name_or_path)
     if path.suffix in (".yaml", ".yml"):
         return build_task(cfg.load(path)).to(device).eval()
-    if path.is_dir() and not (path / "model.safetensors").is_file() and \
-            (path / "meta.json").is_file():  # a shipped model that needs no weights
-        task = build_task(cfg.load(path / "config.yaml"))
-        from audiogen.train import checkpoint
-
-        checkpoint.check_compatible(path, task.spec)
-        return task.to(device).eval()
     return load_task(path, device, prefer_ema=ema)
 
 
@@ -126,9 +119,8 @@ def load(name_or_path: str | os.PathLike, device: str = "cpu",
          sampling: Sampling = Sampling()) -> Vocoder:
     """Load a shipped or trained model for inference (no training-only parts)."""
     task = load_task_any(name_or_path, device)
-    for part in ("discriminator", "discriminators"):
-        if hasattr(task, part):
-            delattr(task, part)
+    if hasattr(task, "discriminators"):  # the GAN vocoder's critics: training only
+        del task.discriminators
     return Vocoder(task, sampling)
 
 
@@ -144,18 +136,13 @@ def export_pretrained(source: str | os.PathLike, out: str | os.PathLike,
     directory = checkpoint.resolve(source)
     weights = checkpoint.load_weights(directory, prefer_ema=True)
     out = Path(out)
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    cfg.dump(checkpoint.read_config(directory), staging / "config.yaml")
     meta = checkpoint.read_meta(directory)
-    (staging / "meta.json").write_text(json.dumps(
-        {"step": meta["step"], "spec": meta["spec"]}, indent=2) + "\n")
     half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in weights.items()}
-    save_file(half, str(staging / "model.safetensors"))
-    if card is not None:
-        shutil.copyfile(card, staging / "README.md")
-    if out.exists():
-        shutil.rmtree(out)
-    staging.rename(out)
+    with checkpoint.staged_folder(out) as staging:
+        cfg.dump(checkpoint.read_config(directory), staging / "config.yaml")
+        (staging / "meta.json").write_text(json.dumps(
+            {"step": meta["step"], "spec": meta["spec"]}, indent=2) + "\n")
+        save_file(half, str(staging / "model.safetensors"))
+        if card is not None:
+            shutil.copyfile(card, staging / "README.md")
     return out

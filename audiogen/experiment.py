@@ -71,10 +71,12 @@ def load_task(path: str | os.PathLike, device: str | torch.device = "cpu",
     config = checkpoint.read_config(directory)
     task = build_task(config)
     checkpoint.check_compatible(directory, task.spec)
-    weights = checkpoint.load_weights(directory, prefer_ema=False)
-    if prefer_ema:
-        weights.update(checkpoint.load_weights(directory, prefer_ema=True))
-    task.load_state_dict(weights)
+    if task.state_dict() or (directory / "model.safetensors").is_file():
+        weights = checkpoint.load_weights(directory, prefer_ema=False)
+        if prefer_ema:
+            weights.update(checkpoint.load_weights(directory, prefer_ema=True))
+        task.load_state_dict(weights)
+    # else: a task with no state (e.g. a shipped training-free inversion) is its config + spec
     return task.to(device).eval()
 
 

@@ -28,17 +28,24 @@ Method = Literal["griffin_lim", "mel_consistent"]
 METHODS: tuple[str, ...] = ("griffin_lim", "mel_consistent")
 
 
+def band_spread(filters: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """(F, mels): each bin's filter weights normalised to sum to one (zero for bins in no band,
+    DC and Nyquist), which maps per-band ratios to their filter-weighted mean per bin."""
+    return filters.T / filters.sum(dim=0).clamp_min(eps)[:, None]
+
+
 def mel_band_gain(magnitude: torch.Tensor, filters: torch.Tensor, target_mel: torch.Tensor,
-                  power: float = 1.0, eps: float = 1e-8) -> torch.Tensor:
+                  power: float = 1.0, eps: float = 1e-8,
+                  spread: torch.Tensor | None = None) -> torch.Tensor:
     """Per-bin gain that moves ``magnitude`` (B, F, frames) towards the mel ``target_mel``
     (B, mels, frames) of ``filters`` (mels, F) applied to magnitude**power: each bin's gain is
     the filter-weighted mean of target/current over the bands it belongs to, taken to 1/power.
+    ``spread`` is :func:`band_spread` of ``filters``, computed once by callers that iterate.
     """
     current = torch.matmul(filters, magnitude.pow(power))
     ratio = target_mel / current.clamp_min(eps)  # bins in no band (DC, Nyquist) get gain 0
-    weight = filters.sum(dim=0).clamp_min(eps)[None, :, None]  # (1, F, 1)
-    gain = torch.matmul(filters.T, ratio) / weight
-    return gain.pow(1.0 / power)
+    spread = band_spread(filters, eps) if spread is None else spread
+    return torch.matmul(spread, ratio).pow(1.0 / power)
 
 
 def invert_mel(stft: Representation, magnitude: torch.Tensor, n_iter: int,
@@ -64,6 +71,7 @@ def invert_mel(stft: Representation, magnitude: torch.Tensor, n_iter: int,
         uniform = torch.rand(magnitude.shape, generator=generator,
                              device=generator.device if generator is not None else None)
         phase = 2 * math.pi * uniform.to(magnitude.device)
+    spread = band_spread(filters) if filters is not None else None
     spectrum = torch.polar(magnitude, phase)
     previous = torch.zeros_like(spectrum)
     for _ in range(n_iter):
@@ -74,6 +82,6 @@ def invert_mel(stft: Representation, magnitude: torch.Tensor, n_iter: int,
         if method == "mel_consistent":
             current = accelerated.abs()
             magnitude = current * mel_band_gain(current, filters, target_mel,  # type: ignore
-                                                power)
+                                                power, spread=spread)
         spectrum = magnitude * unit
     return spectrum

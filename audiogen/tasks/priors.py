@@ -9,6 +9,7 @@ from torch import nn
 
 from audiogen.errors import ConfigError
 from audiogen.representations.base import Representation
+from audiogen.representations.mel_inversion import Method
 
 
 class Prior(nn.Module):
@@ -88,7 +89,7 @@ class GriffinLimPrior(MelSpectralPrior):
     zero_mean = False
 
     def __init__(self, n_iter: int = 8, noise: float = 0.1, floor: float = 0.05,
-                 method: str = "griffin_lim") -> None:
+                 method: Method = "griffin_lim") -> None:
         super().__init__(floor)
         self.n_iter, self.noise, self.method = n_iter, noise, method
         self.decode: Any = None

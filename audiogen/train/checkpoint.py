@@ -13,6 +13,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +32,9 @@ LATEST = "latest"
 def save(root: Path, step: int, config: dict, spec: dict, model: dict[str, torch.Tensor],
          ema: dict[str, torch.Tensor] | None, state: dict[str, Any], keep_last: int = 3) -> Path:
     """Write checkpoint ``step`` under ``root`` (an experiment's ``checkpoints`` folder)."""
-    root.mkdir(parents=True, exist_ok=True)
     name = f"step_{step:08d}"
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
-    try:
+    final = root / name
+    with staged_folder(final) as staging:
         (staging / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         meta = {"step": step, "spec": spec, "audiogen_version": __version__}
         (staging / "meta.json").write_text(json.dumps(meta, indent=2))
@@ -41,16 +42,25 @@ def save(root: Path, step: int, config: dict, spec: dict, model: dict[str, torch
         if ema is not None:
             save_file(_contiguous(ema), str(staging / "ema.safetensors"))
         torch.save(state, staging / "state.pt")
-        final = root / name
+    atomic_write_text(root / LATEST, name + "\n")
+    _prune(root, keep_last)
+    return final
+
+
+@contextmanager
+def staged_folder(final: Path) -> Iterator[Path]:
+    """A temporary sibling folder that replaces ``final`` only when the block succeeds (and is
+    removed when it fails): readers never see a half-written folder."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        yield staging
         if final.exists():
             shutil.rmtree(final)
         os.replace(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    atomic_write_text(root / LATEST, name + "\n")
-    _prune(root, keep_last)
-    return final
 
 
 def _contiguous(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
