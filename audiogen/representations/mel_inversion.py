@@ -13,6 +13,10 @@ onto the set of consistent spectrograms, STFT(iSTFT(X)), with momentum 0.99):
   from the mel, so magnitude and phase are estimated jointly, in the spirit of the consistency
   based mel inversions of Masuyama et al. (arXiv 2307.12232). No training; it needs only the
   filterbank.
+
+The starting phase is uniform random, zero, or ``"pghi"``: phase gradient heuristic
+integration (:mod:`audiogen.representations.pghi`) from the starting magnitude, which reaches
+a given quality in about half the iterations of a random start.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from audiogen.representations.base import Representation
 
 Method = Literal["griffin_lim", "mel_consistent"]
 METHODS: tuple[str, ...] = ("griffin_lim", "mel_consistent")
+PhaseInit = Literal["random", "zero", "pghi"]
+PHASE_INITS: tuple[str, ...] = ("random", "zero", "pghi")
 
 
 def band_spread(filters: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -45,20 +51,22 @@ def mel_band_gain(magnitude: torch.Tensor, filters: torch.Tensor, target_mel: to
     current = torch.matmul(filters, magnitude.pow(power))
     ratio = target_mel / current.clamp_min(eps)  # bins in no band (DC, Nyquist) get gain 0
     spread = band_spread(filters, eps) if spread is None else spread
-    return torch.matmul(spread, ratio).pow(1.0 / power)
+    gain = torch.matmul(spread, ratio)
+    return gain if power == 1.0 else gain.pow(1.0 / power)
 
 
 def invert_mel(stft: Representation, magnitude: torch.Tensor, n_iter: int,
                method: Method = "griffin_lim", filters: torch.Tensor | None = None,
                target_mel: torch.Tensor | None = None, power: float = 1.0,
-               momentum: float = 0.99, phase: torch.Tensor | None = None,
+               momentum: float = 0.99, phase: torch.Tensor | PhaseInit = "random",
                generator: torch.Generator | None = None) -> torch.Tensor:
     """Complex spectrogram (B, F, frames) whose magnitude ``magnitude`` starts the iteration.
 
     ``stft`` is an :class:`~audiogen.representations.spectral.STFT` (its ``complex_stft`` and
     ``decode`` define consistency). ``"mel_consistent"`` needs ``filters`` (mels, F) and the
     linear-amplitude ``target_mel`` (B, mels, frames) of ``filters @ |X|**power``. ``phase``
-    (B, F, frames) starts the iteration; by default it is uniform random (from ``generator``).
+    starts the iteration: a tensor (B, F, frames), or one of :data:`PHASE_INITS` (``"random"``
+    draws from ``generator``; ``"pghi"`` integrates the phase gradients of ``magnitude``).
     The returned spectrogram is the last consistent estimate with the last magnitude, so
     ``stft.decode`` of it is the waveform.
     """
@@ -67,10 +75,7 @@ def invert_mel(stft: Representation, magnitude: torch.Tensor, n_iter: int,
                          f"{', '.join(METHODS)}")
     if method == "mel_consistent" and (filters is None or target_mel is None):
         raise ValueError("method 'mel_consistent' needs filters and target_mel")
-    if phase is None:
-        uniform = torch.rand(magnitude.shape, generator=generator,
-                             device=generator.device if generator is not None else None)
-        phase = 2 * math.pi * uniform.to(magnitude.device)
+    phase = initial_phase(stft, magnitude, phase, generator)
     spread = band_spread(filters) if filters is not None else None
     spectrum = torch.polar(magnitude, phase)
     previous = torch.zeros_like(spectrum)
@@ -78,10 +83,31 @@ def invert_mel(stft: Representation, magnitude: torch.Tensor, n_iter: int,
         rebuilt = stft.complex_stft(stft.decode(spectrum))  # type: ignore[attr-defined,operator]
         accelerated = rebuilt + momentum * (rebuilt - previous)
         previous = rebuilt
-        unit = accelerated / accelerated.abs().clamp_min(1e-8)
-        if method == "mel_consistent":
-            current = accelerated.abs()
-            magnitude = current * mel_band_gain(current, filters, target_mel,  # type: ignore
-                                                power, spread=spread)
-        spectrum = magnitude * unit
+        if method == "mel_consistent":  # |X| * gain * X / |X|: the unit phasor cancels
+            spectrum = accelerated * mel_band_gain(accelerated.abs(), filters,  # type: ignore
+                                                   target_mel, power,  # type: ignore[arg-type]
+                                                   spread=spread)
+        else:
+            spectrum = magnitude * accelerated / accelerated.abs().clamp_min(1e-8)
     return spectrum
+
+
+def initial_phase(stft: Representation, magnitude: torch.Tensor,
+                  phase: torch.Tensor | PhaseInit,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """The starting phase (B, F, frames) for ``magnitude``: given, or made by a named rule."""
+    if isinstance(phase, torch.Tensor):
+        return phase
+    if phase == "zero":
+        return torch.zeros_like(magnitude)
+    if phase == "pghi":
+        from audiogen.representations.pghi import pghi_phase
+
+        return pghi_phase(magnitude, stft.n_fft, stft.hop_length,  # type: ignore[arg-type]
+                          stft.win_length, stft.window_name,  # type: ignore[arg-type]
+                          generator=generator)
+    if phase != "random":
+        raise ValueError(f"unknown phase init {phase!r}; choose from {', '.join(PHASE_INITS)}")
+    device = generator.device if generator is not None else None
+    uniform = torch.rand(magnitude.shape, generator=generator, device=device)
+    return 2 * math.pi * uniform.to(magnitude.device)

@@ -18,7 +18,7 @@ import torch
 import torchaudio.functional as AF
 
 from audiogen.representations.base import Representation
-from audiogen.representations.mel_inversion import Method, invert_mel
+from audiogen.representations.mel_inversion import Method, PhaseInit, invert_mel
 
 Padding = Literal["center", "same"]
 
@@ -197,21 +197,23 @@ class LogMel(Representation):
         return magnitude.pow(1.0 / self.power)
 
     def decode(self, features: torch.Tensor, n_iter: int = 32,
-               method: Method = "griffin_lim",
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               method: Method = "griffin_lim", generator: torch.Generator | None = None,
+               phase_init: PhaseInit = "random", momentum: float = 0.99) -> torch.Tensor:
         """Waveform by phase retrieval from the mel (:mod:`audiogen.representations.mel_inversion`):
         ``"griffin_lim"`` (Griffin & Lim 1984, momentum 0.99 as in Perraudin 2013) from the
         pseudo-inverse magnitude, or ``"mel_consistent"``, which re-fits the magnitude to the mel
-        at every iteration."""
-        spectrum = self.invert(features, n_iter, method, generator)
+        at every iteration; ``phase_init`` ``"pghi"`` starts from phase gradient integration."""
+        spectrum = self.invert(features, n_iter, method, generator, phase_init, momentum)
         return self.stft.decode(spectrum)
 
     def invert(self, features: torch.Tensor, n_iter: int = 32, method: Method = "griffin_lim",
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, phase_init: PhaseInit = "random",
+               momentum: float = 0.99) -> torch.Tensor:
         """Complex STFT (B, F, frames) estimated from log-mel features (B, n_mels, frames)."""
         features = features.float()
         return invert_mel(self.stft, self.mel_to_magnitude(features), n_iter, method,
-                          self.filters, self.expand(features), self.power, generator=generator)
+                          self.filters, self.expand(features), self.power, momentum=momentum,
+                          phase=phase_init, generator=generator)
 
 
 def compress_spectrum(spectrum: torch.Tensor, alpha: float, eps: float = 1e-8) -> torch.Tensor:

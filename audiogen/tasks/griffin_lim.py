@@ -10,7 +10,7 @@ from torch import nn
 
 from audiogen.errors import ConfigError
 from audiogen.representations.base import Representation
-from audiogen.representations.mel_inversion import METHODS, Method
+from audiogen.representations.mel_inversion import METHODS, PHASE_INITS, Method, PhaseInit
 from audiogen.tasks.base import Task
 
 
@@ -18,16 +18,22 @@ class GriffinLim(Task):
     """Inverts features with the representation's own ``decode`` (phase retrieval for log-mel).
 
     ``method`` is ``"griffin_lim"`` (fixed pseudo-inverse magnitude) or ``"mel_consistent"``
-    (magnitude re-fitted to the mel every iteration). Nothing to train; build it from a config
-    and pass the config to ``audiogen synthesize``.
+    (magnitude re-fitted to the mel every iteration); ``phase_init`` ``"pghi"`` starts from
+    phase gradient integration instead of random phase, ``momentum`` is fast Griffin-Lim's.
+    Nothing to train; build it from a config and pass the config to ``audiogen synthesize``.
     """
 
     def __init__(self, representation: Representation, n_iter: int = 32,
-                 method: Method = "griffin_lim") -> None:
+                 method: Method = "griffin_lim", phase_init: PhaseInit = "random",
+                 momentum: float = 0.99) -> None:
         super().__init__()
         if method not in METHODS:
             raise ConfigError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+        if phase_init not in PHASE_INITS:
+            raise ConfigError(f"unknown phase_init {phase_init!r}; choose from "
+                              f"{', '.join(PHASE_INITS)}")
         self.representation, self.n_iter, self.method = representation, n_iter, method
+        self.phase_init, self.momentum = phase_init, momentum
 
     multi_step = True  # ``steps`` are its iterations
 
@@ -43,4 +49,5 @@ class GriffinLim(Task):
                    grid: str | None = None) -> torch.Tensor:
         """(B, n_mels, frames) -> (B, frames * hop); ``steps`` overrides the iteration count."""
         return self.representation.decode(features, n_iter=steps or self.n_iter,  # type: ignore
-                                          method=self.method, generator=generator)
+                                          method=self.method, generator=generator,
+                                          phase_init=self.phase_init, momentum=self.momentum)
