@@ -30,7 +30,12 @@ from audiogen.data.corpora.base import (
     read_header,
     split_by_hash,
 )
-from audiogen.data.corpora.fsdd import FsddBuilder, find_recordings
+from audiogen.data.corpora.fsdd import (
+    RECORDINGS_SHA256,
+    FsddBuilder,
+    find_recordings,
+    recordings_digest,
+)
 from audiogen.data.corpora.gm_notes import (
     DEFAULT_SOUNDFONT,
     INSTALL_HINT,
@@ -463,3 +468,21 @@ def test_fsdd_skips_bad_names_and_unreadable_files(tmp_path):
                    (tmp_path / "out" / "skipped.txt").read_text().splitlines())
     assert set(reasons) == {str(recordings / "notes.wav"), str(recordings / "4_ann_20.wav")}
     assert "name is not" in reasons[str(recordings / "notes.wav")]
+
+
+@pytest.mark.skipif(not (FSDD / "recordings").is_dir(), reason=f"no FSDD copy at {FSDD}")
+def test_fsdd_recordings_checksum_matches_the_pinned_commit():
+    assert recordings_digest(FSDD / "recordings") == RECORDINGS_SHA256
+
+
+def test_a_downloaded_fsdd_whose_recordings_differ_is_refused(tmp_path):
+    """The archive is already in downloads/ (so nothing is fetched) but holds other audio."""
+    recordings = tmp_path / "pack" / "free-spoken-digit-dataset-26eb9aa" / "recordings"
+    save(recordings / "3_ann_0.wav", tone(0.1, 8000), 8000)
+    archive = tmp_path / "out" / "downloads" / "fsdd-26eb9aa.tar.gz"
+    archive.parent.mkdir(parents=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(recordings.parent, arcname=recordings.parent.name)
+    with pytest.raises(DataError, match="do not match commit 26eb9aa.*content SHA-256"):
+        FsddBuilder().build(tmp_path / "out", progress=False)
+    assert not (tmp_path / "out" / "source").exists()  # the mismatching copy is not kept

@@ -333,6 +333,14 @@ def download_file(url: str, destination: Path, sha256: str | None, progress: boo
 
     An existing ``destination`` is verified, not downloaded again.
     """
+    fetch_file(url, destination, progress)
+    verify_sha256(destination, sha256)
+    return destination
+
+
+def fetch_file(url: str, destination: Path, progress: bool = True) -> Path:
+    """Download ``url`` to ``destination`` atomically unless it is already there; the caller
+    verifies the contents (for archives whose bytes are not stable, e.g. GitHub's)."""
     if not destination.is_file():
         partial = destination.with_name(destination.name + ".part")
         try:
@@ -342,7 +350,6 @@ def download_file(url: str, destination: Path, sha256: str | None, progress: boo
             raise DataError(f"cannot download {url} ({error}); download it by hand to "
                             f"{destination}, or pass an existing copy as data_root") from None
         os.replace(partial, destination)
-    verify_sha256(destination, sha256)
     return destination
 
 

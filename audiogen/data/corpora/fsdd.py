@@ -4,12 +4,15 @@ Files are named ``{digit}_{speaker}_{take}.wav``. The official test split is tak
 every digit and speaker; this builder takes takes 5-9 as the validation split and the rest as
 training data. Either point ``data_root`` at an existing copy (the folder holding
 ``recordings/`` or ``recordings`` itself) or let the builder download the repository archive at
-commit 26eb9aa into ``DIR/downloads``. Manifests reference the wavs in place (absolute paths).
+commit 26eb9aa into ``DIR/downloads``; a download is checked against the SHA-256 of its
+recordings (:data:`RECORDINGS_SHA256`). Manifests reference the wavs in place (absolute paths).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -19,19 +22,22 @@ from audiogen.data.corpora.base import (
     Collected,
     LocalCopyBuilder,
     SkippedFile,
-    download_file,
     extract_archive,
+    fetch_file,
     progress_bar,
     read_header,
 )
 from audiogen.data.manifest import Utterance
 from audiogen.errors import AudioError, DataError
+from audiogen.utils import file_sha256
 
 COMMIT = "26eb9aa"
 URL = f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/{COMMIT}.tar.gz"
-# GitHub builds archives on demand and does not promise stable bytes, so no checksum is pinned
-# yet: download once, check the 3,000 recordings, then record `sha256sum` of the archive here.
-SHA256: str | None = None
+# GitHub builds archives on demand and does not promise stable bytes, so the check is on what
+# matters, the recordings: the SHA-256 of the `sha256sum` listing of the 3,000 wavs in C-locale
+# name order. Reproduce it with coreutils:
+#   cd recordings && LC_ALL=C ls *.wav | xargs sha256sum | sha256sum
+RECORDINGS_SHA256 = "1801eae019c063377d98f831d3f93574f259475df7332bb0e3d1b080fb5e6959"
 FILE_NAME = re.compile(r"(?P<digit>[0-9])_(?P<speaker>[^_]+)_(?P<take>[0-9]+)\.wav")
 TEST_TAKES = range(0, 5)
 VALID_TAKES = range(5, 10)
@@ -72,9 +78,16 @@ class FsddBuilder(LocalCopyBuilder):
             return find_recordings(self.data_root)
         source = out.resolve() / "source"
         if not source.is_dir():
-            archive = download_file(URL, out / "downloads" / f"fsdd-{COMMIT}.tar.gz", SHA256,
-                                    progress)
+            archive = fetch_file(URL, out / "downloads" / f"fsdd-{COMMIT}.tar.gz", progress)
             extract_archive(archive, source)
+            recordings = find_recordings(source)
+            digest = recordings_digest(recordings)
+            if digest != RECORDINGS_SHA256:
+                shutil.rmtree(source)
+                raise DataError(f"fsdd: the recordings in {archive} do not match commit "
+                                f"{COMMIT} (content SHA-256 {digest}, expected "
+                                f"{RECORDINGS_SHA256}); delete the archive and download it "
+                                "again, or pass an existing copy as data_root")
         return find_recordings(source)
 
 
@@ -85,6 +98,14 @@ def find_recordings(path: Path) -> Path:
         if candidate.is_dir() and any(candidate.glob("*.wav")):
             return candidate
     raise DataError(f"fsdd: no recordings/*.wav in {path}")
+
+
+def recordings_digest(folder: Path) -> str:
+    """SHA-256 of the ``sha256sum`` listing ("<hash>  <name>" lines) of ``folder/*.wav`` in
+    C-locale name order: a checksum of the recordings, not of the archive's bytes."""
+    listing = "".join(f"{file_sha256(path)}  {path.name}\n"
+                      for path in sorted(folder.glob("*.wav"), key=lambda p: p.name.encode()))
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def describe_recording(path: Path) -> Utterance:
