@@ -270,7 +270,7 @@ class PacketLoss(Degradation):
 
 
 @dataclass(frozen=True)
-class GriffinLim(Degradation):
+class GriffinLimResynthesis(Degradation):
     """Resynthesis from the STFT magnitude with Griffin-Lim (Griffin & Lim 1984, momentum 0.99
     as Perraudin et al. 2013) from a seeded random phase; fewer iterations, worse phase."""
 
@@ -324,7 +324,7 @@ class Clean(Degradation):
 def standard_set(pool: Sequence[np.ndarray]) -> list[Degradation]:
     """Every degradation with its default ranges; noise maskers come from ``pool``."""
     return [Clean(), WhiteNoise(), Babble(pool), SpeechShapedNoise(pool), LowPass(), BandPass(),
-            MuLaw(), Clipping(), Reverb(), PacketLoss(), GriffinLim()]
+            MuLaw(), Clipping(), Reverb(), PacketLoss(), GriffinLimResynthesis()]
 
 
 def item_seed(seed: int, key: str, copy: int) -> np.random.SeedSequence:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from audiogen.errors import ConfigError
-from audiogen.generative.losses import TimeDensity, TimeWeighting, path_loss, sample_time
+from audiogen.generative.objective import TimeDensity, TimeWeighting, path_loss, sample_time
 from audiogen.generative.paths import AffinePath, Prediction
 from audiogen.generative.schedules import Schedule
 from audiogen.losses.spectral import MelL1Loss, MultiResolutionSTFTLoss

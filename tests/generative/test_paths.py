@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from audiogen.generative.losses import TimeDensity, min_snr_weight, path_loss, sample_time
+from audiogen.generative.objective import TimeDensity, min_snr_weight, path_loss, sample_time
 from audiogen.generative.paths import PREDICTIONS, AffinePath, Prediction
 from audiogen.generative.schedules import CondOT, DiscreteVP, VPCosine, VPLinear
 
