@@ -9,7 +9,8 @@ wave = vocoder(vocoder.encode(audio))
 A *name* is a folder of :data:`PRETRAINED` (``config.yaml``, ``meta.json`` with the feature
 spec, and for trained models an fp16 ``model.safetensors``, with a ``README.md`` model card);
 a *path* is an experiment folder, a checkpoint folder, or the YAML config of a model that needs
-no training. Only the parts that generate audio are kept: a GAN's discriminators are dropped.
+no training (resolved and rebuilt by :mod:`audiogen.train.loading`). Only the parts that
+generate audio are kept: a GAN's discriminators are dropped.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from typing import Any
 
 import torch
 
-from audiogen.errors import AudiogenError
 from audiogen.tasks.base import Task
+from audiogen.train.loading import PRETRAINED, load_task_any, pretrained_names, resolve
 
-PRETRAINED = Path(__file__).resolve().parent / "pretrained"
+__all__ = ["PRETRAINED", "Sampling", "Vocoder", "export_pretrained", "load", "load_task_any",
+           "pretrained_names", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -38,25 +40,6 @@ class Sampling:
     solver: str | None = None
     grid: str | None = None
     seed: int = 0
-
-
-def pretrained_names() -> list[str]:
-    """Names of the models shipped in the package."""
-    if not PRETRAINED.is_dir():
-        return []
-    return sorted(p.name for p in PRETRAINED.iterdir() if (p / "config.yaml").is_file())
-
-
-def resolve(name_or_path: str | os.PathLike) -> Path:
-    """A shipped model's folder for a name, else the path itself (which must exist)."""
-    text = str(name_or_path)
-    if text in pretrained_names():
-        return PRETRAINED / text
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    raise AudiogenError(f"{text}: neither a shipped model ({', '.join(pretrained_names())}) "
-                        f"nor an existing path")
 
 
 class Vocoder:
@@ -101,18 +84,6 @@ class Vocoder:
     def with_sampling(self, **changes: Any) -> Vocoder:
         """The same model with other sampling settings (fields of :class:`Sampling`)."""
         return Vocoder(self.task, replace(self.sampling, **changes))
-
-
-def load_task_any(name_or_path: str | os.PathLike, device: str = "cpu", ema: bool = True
-                  ) -> Task:
-    """The task behind a name, experiment, checkpoint or training-free YAML config."""
-    from audiogen import config as cfg
-    from audiogen.experiment import build_task, load_task
-
-    path = resolve(name_or_path)
-    if path.suffix in (".yaml", ".yml"):
-        return build_task(cfg.load(path)).to(device).eval()
-    return load_task(path, device, prefer_ema=ema)
 
 
 def load(name_or_path: str | os.PathLike, device: str = "cpu",

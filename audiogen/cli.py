@@ -60,7 +60,7 @@ def add_data(commands: argparse._SubParsersAction) -> argparse._SubParsersAction
 # ------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
     from audiogen import config as cfg
-    from audiogen.experiment import train
+    from audiogen.train.experiment import train
 
     overrides = list(args.set or [])
     if args.max_minutes is not None:
@@ -131,7 +131,7 @@ def add_recipe(commands: argparse._SubParsersAction) -> argparse._SubParsersActi
 
 # ------------------------------------------------------------------------- synthesize
 def cmd_synthesize(args: argparse.Namespace) -> int:
-    from audiogen.synthesis import synthesize
+    from audiogen.inference.synthesize import synthesize
 
     report = synthesize(args.model, args.input, args.out, steps=args.steps, solver=args.solver,
                         grid=args.grid, device=args.device, batch_size=args.batch_size,
@@ -168,7 +168,7 @@ def add_synthesize(commands: argparse._SubParsersAction) -> argparse._SubParsers
 
 # ------------------------------------------------------------------------- extract
 def cmd_extract_features(args: argparse.Namespace) -> int:
-    from audiogen.synthesis import extract_features
+    from audiogen.inference.synthesize import extract_features
 
     written, skipped = extract_features(args.model, args.input, args.out)
     print(f"wrote {written} feature files to {args.out}; skipped {len(skipped)}")
@@ -250,7 +250,7 @@ def add_evaluate(commands: argparse._SubParsersAction) -> argparse._SubParsersAc
 def cmd_bench_vocoder(args: argparse.Namespace) -> int:
     import json
 
-    from audiogen.bench import bench_vocoder
+    from audiogen.bench.vocoder import bench_vocoder
     from audiogen.utils import atomic_write_json
 
     configs = {}

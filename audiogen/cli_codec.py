@@ -22,7 +22,7 @@ def _print_report(report: object, verb: str, out: str) -> None:
 
 
 def cmd_extract_tokens(args: argparse.Namespace) -> int:
-    from audiogen.tokens import extract_tokens, load_codec
+    from audiogen.inference.tokens import extract_tokens, load_codec
 
     codec = load_codec(args.codec, args.bandwidth, args.codec_checkpoint, args.device)
     print(f"codec {args.codec}: {codec.bandwidth:g} kbps, n_q={codec.n_q}, "
@@ -34,7 +34,7 @@ def cmd_extract_tokens(args: argparse.Namespace) -> int:
 
 def cmd_decode_tokens(args: argparse.Namespace) -> int:
     from audiogen.errors import AudiogenError
-    from audiogen.tokens import decode_tokens, first_spec, load_codec
+    from audiogen.inference.tokens import decode_tokens, first_spec, load_codec
 
     spec = first_spec(args.input)
     name = args.codec or spec.get("model")
@@ -49,7 +49,7 @@ def cmd_decode_tokens(args: argparse.Namespace) -> int:
 
 def cmd_codec_report(args: argparse.Namespace) -> int:
     from audiogen.eval.codec import codec_report, format_report
-    from audiogen.tokens import load_codec
+    from audiogen.inference.tokens import load_codec
 
     codecs = {}
     for bandwidth in [float(b) for b in args.bandwidths.split(",") if b]:
@@ -64,9 +64,9 @@ def cmd_codec_report(args: argparse.Namespace) -> int:
 def cmd_bench_codec(args: argparse.Namespace) -> int:
     from torch import nn
 
-    from audiogen.codec_bench import PackageEncodec, bench_codecs, codec_from_config
+    from audiogen.bench.codec import PackageEncodec, bench_codecs, codec_from_config
+    from audiogen.inference.tokens import load_codec
     from audiogen.models.codec import remove_weight_norm
-    from audiogen.tokens import load_codec
     from audiogen.utils import atomic_write_json
 
     systems: dict[str, nn.Module] = {}

@@ -68,7 +68,7 @@ def cmd_correlate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_eval(args: argparse.Namespace) -> int:
-    from audiogen.eval.speed import bench_eval, format_table
+    from audiogen.bench.evaluation import bench_eval, format_table
     from audiogen.utils import atomic_write_json
 
     if args.repeats < 1:

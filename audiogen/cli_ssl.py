@@ -33,7 +33,7 @@ def _print_report(report: Any, out: str) -> int:
 
 # ------------------------------------------------------------------------- extract
 def cmd_extract_ssl(args: argparse.Namespace) -> int:
-    from audiogen.extraction import extract
+    from audiogen.inference.features import extract
     from audiogen.representations.ssl import SSLFeatures
 
     ssl = SSLFeatures(args.model, args.layer, padding=args.padding)
@@ -42,7 +42,7 @@ def cmd_extract_ssl(args: argparse.Namespace) -> int:
 
 
 def cmd_extract_mfcc(args: argparse.Namespace) -> int:
-    from audiogen.extraction import extract
+    from audiogen.inference.features import extract
     from audiogen.representations.cepstral import MFCC
 
     report = extract(MFCC(args.sample_rate), args.input, args.out, args.batch_size)
@@ -65,7 +65,7 @@ def unit_representation(args: argparse.Namespace) -> Any:
 
 
 def cmd_extract_units(args: argparse.Namespace) -> int:
-    from audiogen.extraction import extract
+    from audiogen.inference.features import extract
 
     report = extract(unit_representation(args), args.input, args.out, args.batch_size,
                      args.device, dedup=args.dedup)
@@ -107,7 +107,7 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
 
 # ------------------------------------------------------------------------- units
 def cmd_units_fit(args: argparse.Namespace) -> int:
-    from audiogen.extraction import read_folder, read_folder_spec
+    from audiogen.inference.features import read_folder, read_folder_spec
     from audiogen.representations.units import fit_kmeans
 
     spec = read_folder_spec(args.features)
@@ -130,7 +130,7 @@ def cmd_units_report(args: argparse.Namespace) -> int:
     from audiogen.data import manifest
     from audiogen.eval.probe import label_of
     from audiogen.eval.units import markdown_report, purity_pnmi, usage_statistics
-    from audiogen.extraction import read_folder, read_folder_spec
+    from audiogen.inference.features import read_folder, read_folder_spec
     from audiogen.utils import atomic_write_json, atomic_write_text
 
     spec = read_folder_spec(args.units)
@@ -181,8 +181,8 @@ def add_units(commands: argparse._SubParsersAction) -> None:
 
 # ------------------------------------------------------------------------- ssl
 def cmd_ssl_export(args: argparse.Namespace) -> int:
-    from audiogen.experiment import load_task
     from audiogen.tasks.ssl_pretrain import HubertPretrain
+    from audiogen.train.loading import load_task
 
     task = load_task(args.exp, prefer_ema=not args.raw)
     if not isinstance(task, HubertPretrain):

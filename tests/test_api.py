@@ -69,7 +69,7 @@ def test_a_changed_spec_is_refused(tmp_path: Path) -> None:
 def test_trained_checkpoint_loads_without_training_parts(tmp_path: Path,
                                                          tiny_corpus: Path) -> None:
     from audiogen import config as cfg
-    from audiogen.experiment import train
+    from audiogen.train.experiment import train
 
     config = cfg.load(REPO / "recipes/vocoder/gan_mel/debug.yaml",
                       [f"data.train={tiny_corpus}/train.jsonl", "data.valid=null",

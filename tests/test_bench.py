@@ -5,24 +5,25 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from audiogen.bench import bench_vocoder, count, measure
+from audiogen.bench.timing import median_seconds, params_and_gmacs
+from audiogen.bench.vocoder import bench_vocoder
 
 FIELDS = {"system", "steps", "xrt", "params", "gmacs_per_audio_second", "device", "threads",
           "batch_size"}
 
 
-def test_count_matches_a_linear_layer() -> None:
+def test_params_and_gmacs_match_a_linear_layer() -> None:
     layer = nn.Linear(64, 32)
     unused = nn.Linear(5, 5)
     root = nn.ModuleDict({"used": layer, "unused": unused})
     x = torch.randn(10, 64)
-    params, gmacs = count(lambda: layer(x), root)
+    params, gmacs = params_and_gmacs(lambda: layer(x), root)
     assert params == 64 * 32 + 32
     assert abs(gmacs - 10 * 64 * 32 / 1e9) < 1e-12
 
 
-def test_measure_returns_a_positive_median() -> None:
-    assert measure(lambda: torch.randn(100).sum(), repeats=3) > 0
+def test_median_seconds_is_positive() -> None:
+    assert median_seconds(lambda: torch.randn(100).sum(), repeats=3) > 0
 
 
 def test_rows_for_steps_and_one_step_models() -> None:

@@ -11,11 +11,10 @@ LAYERS = {
     "data": 2, "representations": 2, "nn": 2, "generative": 2, "sampling": 3,
     "models": 3, "losses": 3,
     "tasks": 4,
-    "train": 5, "experiment": 5, "eval": 5, "inputs": 5,
-    "synthesis": 6, "bench": 6, "recipe": 6, "tokens": 6, "codec_bench": 6, "cli_codec": 7,
-    "cli": 7, "cli_listen": 7, "extraction": 6, "cli_ssl": 7, "__main__": 8, "__init__": 8,
-    "api": 5,
-    "cli_quality": 7,
+    "train": 5, "eval": 5, "inference": 5, "api": 5,
+    "bench": 6, "recipe": 6,
+    "cli": 7, "cli_codec": 7, "cli_listen": 7, "cli_ssl": 7, "cli_quality": 7,
+    "__main__": 8, "__init__": 8,
 }
 
 

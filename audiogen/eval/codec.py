@@ -19,8 +19,8 @@ from tqdm import tqdm
 from audiogen import audio
 from audiogen.data import manifest
 from audiogen.errors import AudiogenError
-from audiogen.eval.evaluate import evaluate
-from audiogen.inputs import Item, list_inputs
+from audiogen.eval.evaluation import evaluate
+from audiogen.inference.inputs import Item, list_inputs
 from audiogen.representations.codec import CodecTokens, EncodecTokens
 from audiogen.utils import atomic_write_json
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any, Iterator, Sequence
 
+from audiogen.eval.scoring import score_item
+
 _SCORERS: list[Any] = []
 
 
@@ -34,10 +36,8 @@ def _thread_options(names: Sequence[str], options: dict[str, Any]) -> list[str]:
 
 
 def _score(job: tuple[Any, ...]) -> dict[str, Any]:
-    from audiogen.eval.evaluate import _score_item
-
     system, item, with_reference, previous = job
-    return _score_item(system, item, with_reference, previous, _SCORERS)
+    return score_item(system, item, with_reference, previous, _SCORERS)
 
 
 class ItemPool:

@@ -13,10 +13,10 @@ from safetensors.torch import save_file
 
 from audiogen import config as cfg
 from audiogen.errors import ConfigError
-from audiogen.experiment import build_task
 from audiogen.models.codec import SEANetDecoder, SEANetEncoder
 from audiogen.representations.codec import NeuralCodec, trained_codec
 from audiogen.representations.quantizers import ResidualVectorQuantizer
+from audiogen.train.experiment import build_task
 
 DEBUG = Path(__file__).resolve().parents[2] / "recipes" / "codec" / "rvq" / "debug.yaml"
 

@@ -12,7 +12,7 @@ import soundfile
 import torch
 
 from audiogen import cli
-from audiogen.tokens import load_tokens
+from audiogen.inference.tokens import load_tokens
 
 
 @pytest.fixture(scope="module")

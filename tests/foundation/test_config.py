@@ -4,7 +4,7 @@ import pytest
 
 from audiogen import config as cfg
 from audiogen.errors import ConfigError
-from audiogen.experiment import check_sections
+from audiogen.train.experiment import check_sections
 from audiogen.train.options import TrainerOptions
 
 

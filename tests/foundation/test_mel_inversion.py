@@ -7,9 +7,9 @@ import torch
 
 from audiogen import config as cfg
 from audiogen.errors import ConfigError
-from audiogen.experiment import build_task
 from audiogen.representations import LogMel
 from audiogen.representations.mel_inversion import invert_mel, mel_band_gain
+from audiogen.train.experiment import build_task
 from tests.conftest import harmonic_tone
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from audiogen import config as cfg
-from audiogen.experiment import build_task, check_sections
 from audiogen.tasks.base import Task
+from audiogen.train.experiment import build_task, check_sections
 from tests.conftest import harmonic_tone
 from tests.recipes.full_inputs import overrides_for
 

@@ -7,11 +7,11 @@ import torch
 
 from audiogen import config as cfg
 from audiogen.errors import ConfigError
-from audiogen.experiment import build_task
 from audiogen.representations import CompressedSTFT, LogMel
 from audiogen.sampling.solvers import SOLVERS
 from audiogen.tasks.priors import GriffinLimPrior, MelSpectralPrior
 from audiogen.tasks.vocoder import GenerativeVocoder
+from audiogen.train.experiment import build_task
 from tests.conftest import harmonic_tone
 
 RECIPES = "recipes/vocoder"

@@ -15,8 +15,9 @@ import torch
 
 from audiogen import config as cfg
 from audiogen.errors import SpecMismatchError
-from audiogen.experiment import load_task, train
 from audiogen.train import checkpoint
+from audiogen.train.experiment import train
+from audiogen.train.loading import load_task
 
 REPO = Path(__file__).resolve().parents[2]
 DEBUG = REPO / "recipes" / "vocoder" / "gan_mel" / "debug.yaml"

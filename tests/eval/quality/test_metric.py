@@ -12,8 +12,8 @@ from audiogen.errors import ConfigError, SpecMismatchError
 from audiogen.eval import registry
 from audiogen.eval.base import Scorer
 from audiogen.eval.quality import correlations, load_predictor
-from audiogen.experiment import build_task
 from audiogen.train import checkpoint
+from audiogen.train.experiment import build_task
 from audiogen.utils import file_sha256
 from tests.conftest import harmonic_tone
 

@@ -1,60 +1,23 @@
 """Vocoder speed benchmark: real-time factor, parameters and MACs, side by side with peers.
 
 xRT is seconds of audio generated per wall-clock second (warm-up excluded, median of repeats).
-MACs are counted by :class:`torch.utils.flop_counter.FlopCounterMode` (FLOPs / 2) during one
-generation; parameters are those of the modules that ran. The machine's fp32 matmul throughput
-is measured in the same run, so each system's MAC-bound xRT can be compared with its measured one.
+MACs are counted during one generation (:mod:`audiogen.bench.timing`); parameters are those of
+the modules that ran. The machine's fp32 matmul throughput is measured in the same run, so each
+system's MAC-bound xRT can be compared with its measured one.
 Peers (random weights; speed only): the ``diffwave`` package's model with its 6-step fast
 schedule, and the ``vocos`` package's model at the same sample rate and hop.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
+from audiogen.bench.timing import matmul_gflops, median_seconds, params_and_gmacs
 from audiogen.tasks.base import Task
-
-
-def measure(run: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
-    """Median wall-clock seconds of ``run()`` over ``repeats`` calls after ``warmup`` calls."""
-    with torch.inference_mode():
-        for _ in range(warmup):
-            run()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def count(run: Callable[[], Any], root: nn.Module) -> tuple[int, float]:
-    """(parameters of the modules under ``root`` that ran, GMACs) for one call of ``run``."""
-    used: set[nn.Module] = set()
-    hooks = [m.register_forward_hook(lambda module, *_: used.add(module))
-             for m in root.modules()]
-    try:
-        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-            run()
-    finally:
-        for hook in hooks:
-            hook.remove()
-    parameters = {id(p): p.numel() for m in used for p in m.parameters(recurse=False)}
-    return sum(parameters.values()), counter.get_total_flops() / 2e9
-
-
-def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
-    """Measured fp32 matmul throughput of this process (GFLOP/s)."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    seconds = measure(lambda: a @ b, repeats)
-    return 2 * size**3 / seconds / 1e9
 
 
 def row(system: str, steps: int, seconds_audio: float, wall: float, params: int, gmacs: float,
@@ -77,8 +40,8 @@ def bench_task(name: str, task: Task, steps: list[int], seconds: float, batch_si
     for step_count in steps:
         def run(n: int = step_count) -> torch.Tensor:
             return task.synthesize(features, steps=n)
-        wall = measure(run, repeats)
-        params, gmacs = count(run, task)
+        wall = median_seconds(run, repeats)
+        params, gmacs = params_and_gmacs(run, task)
         rows.append(row(name, step_count, seconds, wall, params, gmacs, device, threads,
                         batch_size, peak))
     return rows
@@ -129,8 +92,8 @@ def bench_peer(name: str, sample_rate: int, hop_length: int, n_mels: int, second
     model, generate = make(sample_rate, hop_length, n_mels)
     frames = int(seconds * sample_rate) // hop_length
     mel = torch.randn(batch_size, n_mels, frames)
-    wall = measure(lambda: generate(mel), repeats)
-    params, gmacs = count(lambda: generate(mel), model)
+    wall = median_seconds(lambda: generate(mel), repeats)
+    params, gmacs = params_and_gmacs(lambda: generate(mel), model)
     return row(name, steps, frames * hop_length / sample_rate, wall, params, gmacs, "cpu",
                threads, batch_size, peak)
 
@@ -141,7 +104,8 @@ def bench_vocoder(configs: dict[str, str], checkpoint: str | None, steps: list[i
     """Benchmark our vocoders (configs, or one trained ``checkpoint``) and the named peers."""
     from audiogen import config as cfg
     from audiogen.errors import ConfigError
-    from audiogen.experiment import build_task, load_task
+    from audiogen.train.experiment import build_task
+    from audiogen.train.loading import load_task
 
     unknown = [p for p in peers if p not in PEERS]
     if unknown:

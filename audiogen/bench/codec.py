@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import functools
 import statistics
-import time
 from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from audiogen import config as cfg
+from audiogen.bench.timing import gmacs, interleaved_seconds
 from audiogen.errors import ConfigError
 from audiogen.models.codec import remove_weight_norm
 from audiogen.representations.codec import CodecTokens, NeuralCodec
@@ -54,13 +53,6 @@ class PackageEncodec(torch.nn.Module):
         return self.network.decode(frames)
 
 
-def gmacs_of(run: Any) -> float:
-    """Multiply-accumulates (10^9) of one call of ``run`` (FLOPs / 2, torch's counter)."""
-    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        run()
-    return counter.get_total_flops() / 2e9
-
-
 def _round_trip(system: torch.nn.Module) -> Any:
     if isinstance(system, CodecTokens):
         return lambda wave: system.decode(system.tokens(wave))
@@ -79,28 +71,20 @@ def bench_codecs(systems: dict[str, torch.nn.Module], seconds: float = 10.0,
     if threads:
         torch.set_num_threads(threads)
     generator = torch.Generator().manual_seed(seed)
-    inputs, calls = {}, {}
+    runs = {}
     for name, system in systems.items():
         rate = int(getattr(system, "sample_rate"))  # noqa: B009
-        inputs[name] = 0.1 * torch.randn(1, int(seconds * rate), generator=generator)
-        calls[name] = _round_trip(system.eval())
-    times: dict[str, list[float]] = {name: [] for name in systems}
-    with torch.inference_mode():
-        for round_index in range(warmup + repeats):
-            for name in systems:
-                start = time.perf_counter()
-                calls[name](inputs[name])
-                if round_index >= warmup:
-                    times[name].append(time.perf_counter() - start)
+        wave = 0.1 * torch.randn(1, int(seconds * rate), generator=generator)
+        runs[name] = functools.partial(_round_trip(system.eval()), wave)
+    times = interleaved_seconds(runs, repeats, warmup)
     rows = []
     for name, system in systems.items():
         median = statistics.median(times[name])
-        gmacs = gmacs_of(functools.partial(calls[name], inputs[name]))
         params = sum(p.numel() for p in system.parameters())
         rows.append({"system": name, "sample_rate": int(getattr(system, "sample_rate")),  # noqa: B009
                      "bandwidth_kbps": float(getattr(system, "bandwidth")),  # noqa: B009
                      "n_q": int(getattr(system, "n_q")),  # noqa: B009
                      "audio_seconds": seconds, "seconds": median, "xrt": seconds / median,
-                     "times": times[name], "params": params, "gmacs": gmacs,
+                     "times": times[name], "params": params, "gmacs": gmacs(runs[name]),
                      "threads": torch.get_num_threads()})
     return rows

@@ -1,6 +1,6 @@
 """Objective evaluation of generated audio: pair, score, summarise, write results and a report.
 
-:func:`evaluate` is the library entry point behind ``audiogen eval``. Scorers (and their models)
+:func:`evaluate` is the library entry point behind ``audiogen evaluate``. Scorers (and their models)
 are built once per call; every item runs through the same loading policy
 (:mod:`audiogen.eval.pairing`); a failing item or metric is recorded and the run goes on; partial
 results are written every minute so that ``resume=True`` can skip what is already scored.
@@ -8,7 +8,6 @@ results are written every minute so that ``resume=True`` can skip what is alread
 
 from __future__ import annotations
 
-import math
 import platform
 import time
 from datetime import datetime, timezone
@@ -17,15 +16,23 @@ from typing import Any, Sequence
 
 from tqdm import tqdm
 
-from audiogen.errors import AudioError, ConfigError
+from audiogen.errors import ConfigError
 from audiogen.eval import pairing, parallel, registry, results
-from audiogen.eval.base import Metric, Scorer, SetScorer, Undefined, version
+from audiogen.eval.base import Metric, Scorer, SetScorer, version
 from audiogen.eval.results import CI95_METHOD
+from audiogen.eval.scoring import (
+    Row,
+    add_references,
+    add_to_sets,
+    item_scorers,
+    score_item,
+    set_groups,
+    set_results,
+)
 
 CHECKPOINT_SECONDS = 60.0
 CARD_FIELDS = ("library", "version", "sample_rate", "resampler", "mode", "alignment",
                "embedding_model", "checksum")
-Row = dict[str, Any]
 
 
 def evaluate(ref: str | None, gen: dict[str, str], metrics: list[str], out: Path,
@@ -66,24 +73,24 @@ def evaluate(ref: str | None, gen: dict[str, str], metrics: list[str], out: Path
     previous = _previous_rows(out, cards) if resume else {}
     started = time.monotonic()
     header = _header(ref, gen, chosen, metric_options, cards)
-    reference_errors = _add_references(scorers, reference)
-    state = _Progress(out, header, [m.name for m in chosen if m.group not in _set_groups(scorers)])
+    reference_errors = add_references(scorers, reference)
+    state = _Progress(out, header, [m.name for m in chosen if m.group not in set_groups(scorers)])
     set_values: dict[str, dict[str, dict[str, Any]]] = {}
-    with_reference = any(m.needs_reference for s in _item_scorers(scorers) for m in s.metrics)
-    item_names = [m.name for s in _item_scorers(scorers) for m in s.metrics]
+    with_reference = any(m.needs_reference for s in item_scorers(scorers) for m in s.metrics)
+    item_names = [m.name for s in item_scorers(scorers) for m in s.metrics]
     with parallel.ItemPool(workers, item_names, metric_options) as pool:
         for system, items in sources.items():
             pairs = pairing.pair(items, reference if with_reference else None)
             jobs = [(system, item, with_reference, previous.get((system, item.key), {}))
                     for item in pairs]
             rows = (pool.map(jobs) if pool.parallel else
-                    (_score_item(*job, scorers) for job in jobs))
+                    (score_item(*job, scorers) for job in jobs))
             for job, row in tqdm(zip(jobs, rows), total=len(jobs), desc=f"eval {system}",
                                  unit="item", dynamic_ncols=True):
                 if pool.parallel:
-                    _add_to_sets(system, job[1], scorers, row, with_reference)
+                    add_to_sets(system, job[1], scorers, row, with_reference)
                 state.add(row)
-            set_values[system] = _set_results(scorers, system)
+            set_values[system] = set_results(scorers, system)
     final = state.results(set_values, complete=True)
     final.update(reference_errors=reference_errors,
                  elapsed_seconds=round(time.monotonic() - started, 3))
@@ -128,107 +135,6 @@ class _Progress:
         return {**self.header, "complete": complete, "summary": summary, "per_item": self.rows}
 
 
-def _score_item(system: str, item: pairing.Pair, with_reference: bool, previous: Row,
-                scorers: Sequence[Scorer | SetScorer]) -> Row:
-    """One per-item row: reused scores, new scores, notes and errors."""
-    item_scorers = _item_scorers(scorers)
-    set_scorers = [scorer for scorer in scorers if isinstance(scorer, SetScorer)]
-    names = [name for scorer in item_scorers for name in scorer.names]
-    row: Row = {"id": item.key, "system": system, **dict.fromkeys(names), "notes": [],
-                "errors": {},
-                "generated_path": str(item.generated.path) if item.generated else None,
-                "reference_path": str(item.reference.path) if item.reference else None}
-    reused = {name: previous[name] for name in names if previous.get(name) is not None}
-    todo = [scorer for scorer in item_scorers if not set(scorer.names) <= set(reused)]
-    if not todo and not set_scorers:
-        return {**row, **reused, "notes": previous.get("notes", [])}
-    try:
-        loaded = pairing.load_pair(item, with_reference)
-    except (pairing.ItemError, AudioError) as error:
-        row["errors"]["item"] = str(error)
-        return row
-    row.update(reused, notes=loaded.notes)
-    for scorer in todo:
-        _run_scorer(scorer, loaded, row)
-    for set_scorer in set_scorers:
-        try:
-            set_scorer.add(system, loaded.generated, loaded.sample_rate)
-        except Exception as error:
-            row["errors"].update(dict.fromkeys(set_scorer.names, _message(error)))
-    return row
-
-
-def _add_to_sets(system: str, item: pairing.Pair, scorers: Sequence[Scorer | SetScorer],
-                 row: Row, with_reference: bool) -> None:
-    """Add an item scored in a worker process to the set scorers (FAD) of this process."""
-    set_scorers = [scorer for scorer in scorers if isinstance(scorer, SetScorer)]
-    if not set_scorers or "item" in row["errors"]:
-        return
-    try:
-        loaded = pairing.load_pair(item, with_reference)
-    except (pairing.ItemError, AudioError) as error:
-        row["errors"]["item"] = str(error)
-        return
-    for set_scorer in set_scorers:
-        try:
-            set_scorer.add(system, loaded.generated, loaded.sample_rate)
-        except Exception as error:
-            row["errors"].update(dict.fromkeys(set_scorer.names, _message(error)))
-
-
-def _run_scorer(scorer: Scorer, loaded: pairing.LoadedPair, row: Row) -> None:
-    """Score one item with one scorer, recording exceptions and undefined values as errors."""
-    try:
-        values = scorer.score(loaded.generated, loaded.reference, loaded.sample_rate)
-    except Exception as error:
-        row["errors"].update(dict.fromkeys(scorer.names, _message(error)))
-        return
-    for name, value in values.items():
-        if isinstance(value, Undefined):
-            row["errors"][name] = f"undefined: {value.reason}"
-        elif not math.isfinite(value):
-            row["errors"][name] = f"non-finite value {value}"
-        else:
-            row[name] = float(value)
-
-
-def _add_references(scorers: Sequence[Scorer | SetScorer],
-                    reference: dict[str, pairing.Item] | None) -> list[dict[str, str]]:
-    """Feed every reference item to the set scorers; returns the items that failed."""
-    set_scorers = [scorer for scorer in scorers if isinstance(scorer, SetScorer)]
-    if not set_scorers:
-        return []
-    if reference is None:
-        raise ConfigError("set metrics (fad) need a reference set (ref=...)")
-    errors = []
-    for key, item in tqdm(reference.items(), desc="eval reference set", unit="item",
-                          dynamic_ncols=True):
-        try:
-            wave, rate = pairing.load_mono(item)
-            for scorer in set_scorers:
-                scorer.add_reference(wave, rate)
-        except Exception as error:
-            errors.append({"id": key, "error": _message(error)})
-    return errors
-
-
-def _set_results(scorers: Sequence[Scorer | SetScorer], system: str
-                 ) -> dict[str, dict[str, Any]]:
-    """``{metric: {"value", "n"[, "error"]}}`` of the set metrics for ``system``."""
-    values: dict[str, dict[str, Any]] = {}
-    for scorer in scorers:
-        if not isinstance(scorer, SetScorer):
-            continue
-        count = scorer.size(system)
-        try:
-            for name, value in scorer.result(system).items():
-                values[name] = {"value": value, "n": count}
-        except Exception as error:
-            for name in scorer.names:
-                values[name] = {"value": None, "n": count, "error": _message(error)}
-    return values
-
-
 def _previous_rows(out: Path, cards: dict[str, dict[str, Any]]) -> dict[tuple[str, str], Row]:
     """Rows of an earlier run keyed by (system, id), keeping only metrics whose card matches."""
     path = out / results.RESULTS_NAME
@@ -260,18 +166,3 @@ def _header(ref: str | None, gen: dict[str, str], chosen: Sequence[Metric],
                         **{name: version(name) for name in ("torch", "torchaudio", "numpy")}},
         "cards": cards,
     }
-
-
-def _item_scorers(scorers: Sequence[Scorer | SetScorer]) -> list[Scorer]:
-    return [scorer for scorer in scorers if isinstance(scorer, Scorer)]
-
-
-def _set_groups(scorers: Sequence[Scorer | SetScorer]) -> set[str]:
-    return {m.group for s in scorers if isinstance(s, SetScorer) for m in s.metrics}
-
-
-def _message(error: BaseException) -> str:
-    """'Type: message' of an exception (byte-string messages, as pesq raises, decoded)."""
-    first = error.args[0] if len(error.args) == 1 else None
-    text = first.decode(errors="replace") if isinstance(first, bytes) else str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

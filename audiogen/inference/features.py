@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from audiogen import audio
 from audiogen.errors import AudioError, AudiogenError
-from audiogen.inputs import Item, list_inputs
+from audiogen.inference.inputs import Item, list_inputs
 from audiogen.representations.base import Representation, check_spec
 from audiogen.representations.units import UnitRepresentation, deduplicate
 from audiogen.utils import atomic_write, atomic_write_json

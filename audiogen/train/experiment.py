@@ -1,7 +1,8 @@
-"""Build a training run from a resolved config, and load trained tasks for inference.
+"""Build a training run from a resolved config and train it.
 
 An experiment config has four sections: ``task`` (a ``_target_`` node), ``data``, ``optimizer``
-and ``trainer`` (fields of :mod:`audiogen.train.options`).
+and ``trainer`` (fields of :mod:`audiogen.train.options`). Trained tasks are loaded back by
+:mod:`audiogen.train.loading`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,10 @@ import os
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from audiogen import config as cfg
 from audiogen.errors import ConfigError
 from audiogen.tasks.base import Task
-from audiogen.train import checkpoint
 from audiogen.train.options import DataOptions, OptimizerOptions, TrainerOptions
 
 SECTIONS = {"task": None, "data": DataOptions, "optimizer": OptimizerOptions,
@@ -59,36 +58,3 @@ def train(config: dict, exp_dir: str | os.PathLike) -> dict[str, float]:
         exp_dir.mkdir(parents=True, exist_ok=True)
         cfg.dump(config, exp_dir / "config.yaml")
     return trainer.fit()
-
-
-def load_task(path: str | os.PathLike, device: str | torch.device = "cpu",
-              prefer_ema: bool = True) -> Task:
-    """Rebuild a trained task from a checkpoint or experiment directory (no training stack).
-
-    The spec stored with the weights must equal the spec of the task the config builds.
-    """
-    directory = checkpoint.resolve(path)
-    config = checkpoint.read_config(directory)
-    task = build_task(config)
-    checkpoint.check_compatible(directory, task.spec)
-    if task.state_dict() or (directory / "model.safetensors").is_file():
-        weights = checkpoint.load_weights(directory, prefer_ema=False)
-        if prefer_ema:
-            weights.update(checkpoint.load_weights(directory, prefer_ema=True))
-        task.load_state_dict(weights)
-    # else: a task with no state (e.g. a shipped training-free inversion) is its config + spec
-    return task.to(device).eval()
-
-
-def few_step_generator(checkpoint: str, steps: int = 1, solver: str = "euler",
-                       ema: bool = True) -> nn.Module:
-    """Builder for configs: a trained flow/diffusion vocoder (its EMA weights, or the raw
-    model's with ``ema: false``) as a few-step generator to fine-tune adversarially."""
-    from audiogen.tasks.few_step import FewStepGenerator
-    from audiogen.tasks.vocoder import GenerativeVocoder
-
-    teacher = load_task(checkpoint, prefer_ema=ema)
-    if not isinstance(teacher, GenerativeVocoder):
-        raise ConfigError(f"{checkpoint}: a few-step generator needs a flow or diffusion "
-                          f"vocoder, not {type(teacher).__name__}")
-    return FewStepGenerator(teacher.train(), steps, solver)

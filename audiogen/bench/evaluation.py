@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
 from audiogen import audio
+from audiogen.bench.timing import elapsed_seconds
 from audiogen.eval import pairing
 
 
@@ -32,12 +32,11 @@ def audio_seconds(ref: str, gen: str) -> float:
 
 def time_evaluation(ref: str, gen: str, metrics: Sequence[str], workers: int) -> float:
     """Wall-clock seconds of one complete evaluation of ``metrics``."""
-    from audiogen.eval.evaluate import evaluate
+    from audiogen.eval.evaluation import evaluate
 
     with tempfile.TemporaryDirectory() as folder:
-        start = time.perf_counter()
-        evaluate(ref, {"gen": gen}, list(metrics), Path(folder), workers=workers)
-        return time.perf_counter() - start
+        return elapsed_seconds(lambda: evaluate(ref, {"gen": gen}, list(metrics), Path(folder),
+                                                workers=workers))
 
 
 def bench_eval(ref: str, gen: str, metrics: Sequence[str], repeats: int = 1, workers: int = 2

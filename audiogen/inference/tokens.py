@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from audiogen import audio
 from audiogen.errors import AudiogenError, DataError
-from audiogen.inputs import Item, list_inputs
+from audiogen.inference.inputs import Item, list_inputs
 from audiogen.representations.base import check_spec
 from audiogen.representations.codec import (
     ENCODEC_MODELS,

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from audiogen import audio
 from audiogen.data.dataset import bucket_by_length
 from audiogen.errors import AudioError, AudiogenError
-from audiogen.inputs import Item, list_inputs, load_features, save_features
+from audiogen.inference.inputs import Item, list_inputs, load_features, save_features
 from audiogen.representations.base import check_spec
 from audiogen.tasks.base import Task
 
@@ -34,7 +34,7 @@ class SynthesisReport:
 def resolve_model(model: str | os.PathLike | Task, device: str, ema: bool = True) -> Task:
     """A task object, a shipped model's name, a trained experiment/checkpoint folder, or a YAML
     config of a task that needs no training (e.g. Griffin-Lim)."""
-    from audiogen.api import load_task_any
+    from audiogen.train.loading import load_task_any
 
     task = model if isinstance(model, Task) else load_task_any(model, device, ema)
     return task.to(device).eval()
