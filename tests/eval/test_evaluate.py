@@ -191,7 +191,7 @@ def test_two_worker_processes_give_the_same_results(run: tuple[dict[str, Any], P
 
 
 def test_summary_table_prints_a_metric_with_one_valid_item() -> None:
-    from audiogen.cli import format_summary
+    from audiogen.cli.evaluate import format_summary
 
     summary = {"a-long-system-name": {"pesq_wb": {"mean": 2.5, "std": None, "ci95": None,
                                                    "n": 1, "n_failed": 3}},

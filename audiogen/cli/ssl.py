@@ -1,111 +1,15 @@
-"""``audiogen extract ssl|units|mfcc``, ``audiogen units fit|report`` and
-``audiogen ssl export|probe``: self-supervised features, k-means units and their diagnostics."""
+"""``audiogen units fit|report`` and ``audiogen ssl export|probe``: k-means units and their
+diagnostics, and self-supervised models (``extract ssl|units`` lives in the extract group)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
+from audiogen.cli.common import Subcommands, comma_list, named_paths
 from audiogen.errors import AudiogenError, ConfigError
 
 
-def parse_layer(value: str) -> int | str:
-    """``weighted`` or a layer number."""
-    if value == "weighted":
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"layer must be an integer or 'weighted', got "
-                                         f"{value!r}") from None
-
-
-def _print_report(report: Any, out: str) -> int:
-    print(f"wrote {report.written} files to {out} (kept {report.kept} from before); "
-          f"skipped {len(report.skipped)}; padded {len(report.padded)} short inputs")
-    for name in report.padded:
-        print(f"  padded {name}: shorter than the receptive field (one frame)")
-    for name, reason in report.skipped:
-        print(f"  skipped {name}: {reason}")
-    return 0 if report.written or report.kept or not report.skipped else 1
-
-
-# ------------------------------------------------------------------------- extract
-def cmd_extract_ssl(args: argparse.Namespace) -> int:
-    from audiogen.inference.features import extract
-    from audiogen.representations.ssl import SSLFeatures
-
-    ssl = SSLFeatures(args.model, args.layer, padding=args.padding)
-    report = extract(ssl, args.input, args.out, args.batch_size, args.device)
-    return _print_report(report, args.out)
-
-
-def cmd_extract_mfcc(args: argparse.Namespace) -> int:
-    from audiogen.inference.features import extract
-    from audiogen.representations.cepstral import MFCC
-
-    report = extract(MFCC(args.sample_rate), args.input, args.out, args.batch_size)
-    return _print_report(report, args.out)
-
-
-def unit_representation(args: argparse.Namespace) -> Any:
-    """Units over SSL features (``--ssl``/``--layer``) or over MFCCs (``--ssl mfcc``)."""
-    from audiogen.representations.cepstral import MFCC
-    from audiogen.representations.ssl import SSLFeatures
-    from audiogen.representations.units import Codebook, UnitRepresentation
-
-    if args.ssl == "mfcc":
-        features: Any = MFCC(Codebook.load(args.kmeans).features_spec.get("sample_rate", 16000))
-    else:
-        if args.layer is None:
-            raise ConfigError("--layer is required with an SSL model")
-        features = SSLFeatures(args.ssl, args.layer, padding=args.padding)
-    return UnitRepresentation(features, args.kmeans)
-
-
-def cmd_extract_units(args: argparse.Namespace) -> int:
-    from audiogen.inference.features import extract
-
-    report = extract(unit_representation(args), args.input, args.out, args.batch_size,
-                     args.device, dedup=args.dedup)
-    return _print_report(report, args.out)
-
-
-def _add_io(parser: argparse.ArgumentParser, device: bool = True) -> None:
-    parser.add_argument("--input", required=True, help="audio file, folder or manifest")
-    parser.add_argument("--out", required=True, help="output folder (.npy per input + "
-                        "spec.json); rerunning resumes")
-    parser.add_argument("--batch-size", type=int, default=1)
-    if device:
-        parser.add_argument("--device", default="cpu")
-        parser.add_argument("--padding", choices=["none", "same"], default="none",
-                            help="'same': T // hop frames, aligned with a same-padded STFT")
-
-
-def add_extract(sub: argparse._SubParsersAction) -> None:
-    ssl = sub.add_parser("ssl", help="hidden states of an SSL model (wav2vec2, HuBERT, WavLM, "
-                         "data2vec-audio) as (frames, dim) .npy")
-    ssl.add_argument("--model", required=True, help="model folder or hub id")
-    ssl.add_argument("--layer", required=True, type=parse_layer,
-                     help="hidden_states index (0 = input of the first transformer layer)")
-    _add_io(ssl)
-    ssl.set_defaults(handler=cmd_extract_ssl)
-    units = sub.add_parser("units", help="k-means unit ids of SSL (or MFCC) features as "
-                           "(frames,) .npy")
-    units.add_argument("--ssl", required=True, help="model folder or hub id, or 'mfcc'")
-    units.add_argument("--layer", type=parse_layer)
-    units.add_argument("--kmeans", required=True, help="k-means folder from 'units fit'")
-    units.add_argument("--dedup", action="store_true", help="collapse repeated units")
-    _add_io(units)
-    units.set_defaults(handler=cmd_extract_units)
-    mfcc = sub.add_parser("mfcc", help="39-dim MFCCs with deltas at 100 Hz as .npy")
-    mfcc.add_argument("--sample-rate", type=int, default=16000)
-    _add_io(mfcc, device=False)
-    mfcc.set_defaults(handler=cmd_extract_mfcc)
-
-
-# ------------------------------------------------------------------------- units
 def cmd_units_fit(args: argparse.Namespace) -> int:
     from audiogen.inference.features import read_folder, read_folder_spec
     from audiogen.representations.units import fit_kmeans
@@ -160,7 +64,7 @@ def cmd_units_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_units(commands: argparse._SubParsersAction) -> None:
+def _add_units(commands: Subcommands) -> None:
     units = commands.add_parser("units", help="fit k-means units and report on them")
     sub = units.add_subparsers(dest="units_command", required=True)
     fit = sub.add_parser("fit", help="MiniBatchKMeans on an extraction folder")
@@ -179,7 +83,6 @@ def add_units(commands: argparse._SubParsersAction) -> None:
     report.set_defaults(handler=cmd_units_report)
 
 
-# ------------------------------------------------------------------------- ssl
 def cmd_ssl_export(args: argparse.Namespace) -> int:
     from audiogen.tasks.ssl_pretrain import HubertPretrain
     from audiogen.train.loading import load_task
@@ -196,16 +99,13 @@ def cmd_ssl_probe(args: argparse.Namespace) -> int:
     from audiogen.eval.probe import markdown_table, probe
     from audiogen.utils import atomic_write_json, atomic_write_text
 
-    models = {}
-    for entry in args.model:
-        name, _, path = entry.rpartition("=") if "=" in entry else ("", "", entry)
-        models[name or Path(path).name] = path
+    models = named_paths(args.model, "--model")
     train = manifest.read(args.train)
     test = manifest.read(args.test)
     if args.limit:
         train = [train[(i * len(train)) // args.limit] for i in range(min(args.limit,
                                                                           len(train)))]
-    labels = [name for name in args.labels.split(",") if name]
+    labels = comma_list(args.labels)
     rows = probe(train, test, labels, models)
     table = markdown_table(rows, labels)
     print(table)
@@ -215,7 +115,7 @@ def cmd_ssl_probe(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_ssl(commands: argparse._SubParsersAction) -> None:
+def _add_ssl(commands: Subcommands) -> None:
     ssl = commands.add_parser("ssl", help="self-supervised models: export, probe")
     sub = ssl.add_subparsers(dest="ssl_command", required=True)
     export = sub.add_parser("export", help="save a pretrained encoder with save_pretrained")
@@ -234,9 +134,7 @@ def add_ssl(commands: argparse._SubParsersAction) -> None:
     probe.set_defaults(handler=cmd_ssl_probe)
 
 
-def register(commands: argparse._SubParsersAction,
-             groups: dict[str, argparse._SubParsersAction]) -> None:
-    """Add ``extract ssl|units|mfcc``, ``units`` and ``ssl`` to the CLI."""
-    add_extract(groups["extract"])
-    add_units(commands)
-    add_ssl(commands)
+def register(commands: Subcommands) -> None:
+    """Add ``audiogen units`` and ``audiogen ssl``."""
+    _add_units(commands)
+    _add_ssl(commands)

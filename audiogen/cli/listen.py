@@ -5,28 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from audiogen.errors import ConfigError
-
-
-def _systems(pairs: list[str]) -> dict[str, str]:
-    systems: dict[str, str] = {}
-    for pair in pairs:
-        name, separator, folder = pair.partition("=")
-        if not separator or not name or not folder:
-            raise ConfigError(f"--system {pair!r} must look like NAME=DIR")
-        if name in systems:
-            raise ConfigError(f"--system {name!r} is given twice")
-        systems[name] = folder
-    return systems
+from audiogen.cli.common import Subcommands, named_paths
 
 
 def cmd_create(args: argparse.Namespace) -> int:
     from audiogen.eval.listen.design import create
 
-    created = create(args.out, args.type, _systems(args.system), reference=args.ref,
-                     items=args.items, seed=args.seed, raters=args.raters,
-                     attention_checks=args.attention_checks, title=args.title,
-                     base_url=args.base_url)
+    systems = named_paths(args.system, "--system", "NAME=DIR", default_name=None)
+    created = create(args.out, args.type, systems, reference=args.ref, items=args.items,
+                     seed=args.seed, raters=args.raters, attention_checks=args.attention_checks,
+                     title=args.title, base_url=args.base_url)
     spec = created.spec
     main_trials = sum(1 for trial in spec.trials.values() if trial.attention is None)
     print(f"created {spec.type.upper()} test {args.out}: {main_trials} trials, "
@@ -72,8 +60,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction, groups: dict[str, argparse._SubParsersAction]
-             ) -> None:
+def register(commands: Subcommands) -> None:
     """Add ``audiogen listen`` and its subcommands."""
     listen = commands.add_parser("listen", help="listening tests: create, serve, report, export")
     sub = listen.add_subparsers(dest="listen_command", required=True)

@@ -1,5 +1,5 @@
-"""``audiogen quality ...`` (the learned quality predictor's data, labels and correlations) and
-``audiogen bench eval`` (evaluation speed per hour of audio)."""
+"""``audiogen quality degrade|label|ratings|correlate``: the learned quality predictor's data,
+labels and correlations."""
 
 from __future__ import annotations
 
@@ -8,19 +8,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from audiogen.errors import ConfigError
-
-
-def _names(text: str | None) -> list[str]:
-    return [name for name in (text or "").split(",") if name]
+from audiogen.cli.common import Subcommands, comma_list
 
 
 def cmd_degrade(args: argparse.Namespace) -> int:
     from audiogen.data.degrade import degrade_manifest
 
-    rows = degrade_manifest(args.manifest, Path(args.out), _names(args.conditions) or None,
-                            args.copies, args.seed, _names(args.speakers) or None,
-                            _names(args.exclude_speakers), max_items=args.max_items,
+    rows = degrade_manifest(args.manifest, Path(args.out), comma_list(args.conditions) or None,
+                            args.copies, args.seed, comma_list(args.speakers) or None,
+                            comma_list(args.exclude_speakers), max_items=args.max_items,
                             max_seconds=args.max_seconds)
     print(f"{len(rows)} degraded items -> {Path(args.out) / 'manifest.jsonl'}")
     return 0
@@ -40,7 +36,7 @@ def cmd_ratings(args: argparse.Namespace) -> int:
     from audiogen.data import manifest
     from audiogen.tasks.quality import read_ratings
 
-    ratings = read_ratings(args.csv, _names(args.test_types))
+    ratings = read_ratings(args.csv, comma_list(args.test_types))
     rows = []
     for index, (path, (score, count)) in enumerate(sorted(ratings.items())):
         rate, frames, _ = audio.info(path)
@@ -67,21 +63,8 @@ def cmd_correlate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench_eval(args: argparse.Namespace) -> int:
-    from audiogen.bench.evaluation import bench_eval, format_table
-    from audiogen.utils import atomic_write_json
-
-    if args.repeats < 1:
-        raise ConfigError("--repeats must be at least 1")
-    result = bench_eval(args.ref, args.gen, _names(args.metrics), args.repeats, args.workers)
-    print(format_table(result))
-    if args.json:
-        atomic_write_json(Path(args.json), result)
-    return 0
-
-
-def register(commands: argparse._SubParsersAction,
-             groups: dict[str, argparse._SubParsersAction]) -> None:
+def register(commands: Subcommands) -> None:
+    """Add ``audiogen quality`` and its subcommands."""
     quality = commands.add_parser("quality", help="learned quality predictor: degraded data, "
                                   "intrusive labels, ratings, correlations")
     sub = quality.add_subparsers(dest="quality_command", required=True)
@@ -112,13 +95,3 @@ def register(commands: argparse._SubParsersAction,
     correlate.add_argument("--labels", required=True, help="label manifest (held-out speakers)")
     correlate.add_argument("--out", help="write the correlations (JSON) here")
     correlate.set_defaults(handler=cmd_correlate)
-
-    bench = groups["bench"].add_parser("eval", help="evaluation speed: seconds per hour of "
-                                       "audio, per metric and in total")
-    bench.add_argument("--ref", required=True, help="reference folder or manifest")
-    bench.add_argument("--gen", required=True, help="generated folder or manifest")
-    bench.add_argument("--metrics", default="pesq_wb,stoi,mcd,f0_rmse,dnsmos_ovrl")
-    bench.add_argument("--repeats", type=int, default=1, help="medians over repeats")
-    bench.add_argument("--workers", type=int, default=2, help="processes (as audiogen evaluate)")
-    bench.add_argument("--json", help="write the measurements here")
-    bench.set_defaults(handler=cmd_bench_eval)

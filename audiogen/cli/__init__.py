@@ -1,0 +1,55 @@
+"""``audiogen <command>``: each handler parses its arguments and calls the library.
+
+Each module of :data:`GROUPS` adds its commands with ``register(commands)``; handlers import
+what they need when they run, since the whole parser is built on every call.
+
+Exit codes: 0 success, 1 an audiogen error (printed on one line; ``--debug`` shows the
+traceback), 2 bad usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from audiogen.cli import (
+    bench,
+    codec,
+    data,
+    evaluate,
+    extract,
+    listen,
+    quality,
+    recipe,
+    ssl,
+    synthesize,
+    train,
+)
+from audiogen.errors import AudiogenError
+
+# In the order of ``audiogen --help``.
+GROUPS = (data, train, recipe, synthesize, extract, evaluate, bench, quality, ssl, listen, codec)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="audiogen", description="Recipe-driven audio "
+                                     "generation: vocoders, codecs, SSL units, evaluation.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for group in GROUPS:
+        group.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except AudiogenError as error:
+        if args.debug:
+            raise
+        print(f"audiogen: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("audiogen: interrupted", file=sys.stderr)
+        return 130
