@@ -9,7 +9,7 @@ from torch import nn
 
 from audiogen.errors import ConfigError
 from audiogen.representations.base import Representation
-from audiogen.representations.mel_inversion import Method
+from audiogen.representations.mel_inversion import Method, PhaseInit
 
 
 class Prior(nn.Module):
@@ -83,15 +83,18 @@ class GriffinLimPrior(MelSpectralPrior):
     A bridge from a cheap phase-consistent estimate to the data, in the spirit of BridgeVoC's
     mel-derived starting point and of Deep Griffin-Lim Iteration (Masuyama et al. 2019), where
     a network refines Griffin-Lim; ``n_iter`` iterations of ``method`` (``"griffin_lim"`` or
-    ``"mel_consistent"``, see :mod:`audiogen.representations.mel_inversion`) run per utterance.
+    ``"mel_consistent"``, see :mod:`audiogen.representations.mel_inversion`) from the start
+    ``phase_init`` with ``momentum`` run per utterance.
     """
 
     zero_mean = False
 
     def __init__(self, n_iter: int = 8, noise: float = 0.1, floor: float = 0.05,
-                 method: Method = "griffin_lim") -> None:
+                 method: Method = "griffin_lim", phase_init: PhaseInit = "random",
+                 momentum: float = 0.99) -> None:
         super().__init__(floor)
         self.n_iter, self.noise, self.method = n_iter, noise, method
+        self.phase_init, self.momentum = phase_init, momentum
         self.decode: Any = None
         self.encode_state: Any = None
 
@@ -104,7 +107,8 @@ class GriffinLimPrior(MelSpectralPrior):
 
     def mean(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor | None:
         with torch.no_grad(), torch.autocast(features.device.type, enabled=False):
-            wave = self.decode(features.float(), n_iter=self.n_iter, method=self.method)
+            wave = self.decode(features.float(), n_iter=self.n_iter, method=self.method,
+                               phase_init=self.phase_init, momentum=self.momentum)
             return self.encode_state(wave)[..., : shape[-1]]
 
 
