@@ -1,5 +1,5 @@
 """Stand-ins for files that earlier recipe stages make and a full config names (a k-means
-codebook, an SSL model), so every full.yaml can be built and stepped in CI."""
+codebook, an SSL model), so every full.yaml can take one trainer step in CI."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from audiogen import config as cfg
 from audiogen.errors import SpecMismatchError
@@ -33,6 +34,17 @@ def overrides(corpus: Path, **extra: object) -> list[str]:
 def losses_by_step(exp: Path) -> dict[int, float]:
     rows = [json.loads(line) for line in (exp / "metrics.jsonl").read_text().splitlines()]
     return {row["step"]: row["generator/loss"] for row in rows if "generator/loss" in row}
+
+
+def rows_by_step(exp: Path) -> dict[int, dict[str, float]]:
+    rows = [json.loads(line) for line in (exp / "metrics.jsonl").read_text().splitlines()]
+    return {row["step"]: row for row in rows if "generator/loss" in row}
+
+
+def final_weights(exp: Path) -> dict[str, torch.Tensor]:
+    found = checkpoint.latest(exp / "checkpoints")
+    assert found is not None
+    return load_file(found / "model.safetensors")
 
 
 def sets(values: list[str]) -> list[str]:
@@ -90,8 +102,10 @@ def test_resume_after_kill_is_exact(tiny_corpus: Path, tmp_path: Path) -> None:
 
 
 def test_two_process_ddp_matches_one_process(tiny_corpus: Path, tmp_path: Path) -> None:
-    common = {"trainer.max_steps": 3, "task.gan_start_step": 100, "trainer.ema_decay": None,
-              "trainer.save_every": 3}
+    """2 processes x batch 2 match 1 x batch 4 through GAN steps: the discriminator and the
+    generator's adversarial terms from step 2 on, and the trained weights of both networks."""
+    common = {"trainer.max_steps": 3, "task.gan_start_step": 1, "trainer.ema_decay": None,
+              "trainer.save_every": 3, "data.valid": None}
     single = overrides(tiny_corpus, **common, **{"data.batch_size": 4})
     double = overrides(tiny_corpus, **common, **{"data.batch_size": 2})
     subprocess.run(cli("train", str(DEBUG), "--exp", str(tmp_path / "one"), *sets(single)),
@@ -102,8 +116,19 @@ def test_two_process_ddp_matches_one_process(tiny_corpus: Path, tmp_path: Path) 
                 "--exp", str(tmp_path / "two"), *sets(double)]
     result = subprocess.run(torchrun, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    one, two = losses_by_step(tmp_path / "one"), losses_by_step(tmp_path / "two")
-    assert sorted(two) == [1, 2, 3]  # written once, by the main process
+    one, two = rows_by_step(tmp_path / "one"), rows_by_step(tmp_path / "two")
+    assert sorted(two) == [1, 2, 3]  # written once, by the main process, as means over ranks
+    assert "discriminator/disc_0" not in two[1]  # step 1 is before gan_start_step
+    for step in (2, 3):  # adversarial steps: both optimizers, both loss families
+        assert {"discriminator/disc_0", "generator/adv_0",
+                "generator/fm_0"} <= set(two[step])
+        assert two[step]["discriminator/loss"] > 0
     for step in (1, 2, 3):
-        assert two[step] == pytest.approx(one[step], rel=1e-4)
-    assert checkpoint.latest(tmp_path / "two" / "checkpoints") is not None
+        assert set(two[step]) == set(one[step])
+        for key in two[step]:
+            if key.endswith(("/loss", "/mel_l1")) or "/disc_" in key or "/adv_" in key:
+                assert two[step][key] == pytest.approx(one[step][key], rel=1e-4), (step, key)
+    weights_one, weights_two = (final_weights(tmp_path / name) for name in ("one", "two"))
+    assert any(name.startswith("discriminators.") for name in weights_two)
+    for name, value in weights_two.items():
+        torch.testing.assert_close(value, weights_one[name], rtol=1e-4, atol=1e-5, msg=name)
