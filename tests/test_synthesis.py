@@ -10,7 +10,8 @@ import torch
 
 from audiogen import audio
 from audiogen.cli import main
-from audiogen.inference.inputs import Item, load_features, save_features
+from audiogen.inference.feature_files import load_features, save_features
+from audiogen.inference.inputs import Item
 from audiogen.inference.synthesize import extract_features, spread, synthesize
 
 GRIFFIN_LIM = Path(__file__).resolve().parents[1] / "recipes/vocoder/quickstart/griffin_lim.yaml"

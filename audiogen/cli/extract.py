@@ -88,8 +88,8 @@ def cmd_extract_tokens(args: argparse.Namespace) -> int:
 
 def _add_io(parser: argparse.ArgumentParser, device: bool = True) -> None:
     parser.add_argument("--input", required=True, help="audio file, folder or manifest")
-    parser.add_argument("--out", required=True, help="output folder (.npy per input + "
-                        "spec.json); rerunning resumes")
+    parser.add_argument("--out", required=True, help="output folder (one .npz feature file "
+                        "per input); rerunning resumes")
     parser.add_argument("--batch-size", type=int, default=1)
     if device:
         parser.add_argument("--device", default="cpu")
@@ -109,7 +109,7 @@ def register(commands: Subcommands) -> None:
     features.set_defaults(handler=cmd_extract_features)
 
     ssl = sub.add_parser("ssl", help="hidden states of an SSL model (wav2vec2, HuBERT, WavLM, "
-                         "data2vec-audio) as (frames, dim) .npy")
+                         "data2vec-audio) as (dim, frames) .npz")
     ssl.add_argument("--model", required=True, help="model folder or hub id")
     ssl.add_argument("--layer", required=True, type=parse_layer,
                      help="hidden_states index (0 = input of the first transformer layer)")
@@ -117,7 +117,7 @@ def register(commands: Subcommands) -> None:
     ssl.set_defaults(handler=cmd_extract_ssl)
 
     units = sub.add_parser("units", help="k-means unit ids of SSL (or MFCC) features as "
-                           "(frames,) .npy")
+                           "(1, frames) .npz")
     units.add_argument("--ssl", required=True, help="model folder or hub id, or 'mfcc'")
     units.add_argument("--layer", type=parse_layer)
     units.add_argument("--kmeans", required=True, help="k-means folder from 'units fit'")
@@ -125,12 +125,12 @@ def register(commands: Subcommands) -> None:
     _add_io(units)
     units.set_defaults(handler=cmd_extract_units)
 
-    mfcc = sub.add_parser("mfcc", help="39-dim MFCCs with deltas at 100 Hz as .npy")
+    mfcc = sub.add_parser("mfcc", help="39-dim MFCCs with deltas at 100 Hz as .npz")
     mfcc.add_argument("--sample-rate", type=int, default=16000)
     _add_io(mfcc, device=False)
     mfcc.set_defaults(handler=cmd_extract_mfcc)
 
-    tokens = sub.add_parser("tokens", help="codec tokens, one .npz per input")
+    tokens = sub.add_parser("tokens", help="codec tokens, (n_q, frames) .npz per input")
     add_codec_options(tokens)
     tokens.add_argument("--bandwidth", type=float, help="kbps (EnCodec default 6; our codec: "
                         "all levels)")

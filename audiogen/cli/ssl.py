@@ -11,15 +11,16 @@ from audiogen.errors import AudiogenError, ConfigError
 
 
 def cmd_units_fit(args: argparse.Namespace) -> int:
-    from audiogen.inference.features import read_folder, read_folder_spec
+    from audiogen.inference.feature_files import read_folder
     from audiogen.representations.units import fit_kmeans
 
-    spec = read_folder_spec(args.features)
-    arrays = read_folder(args.features)
-    if not arrays or any(a.ndim != 2 for a in arrays.values()):
-        raise AudiogenError(f"{args.features}: needs (frames, dim) feature files")
+    arrays, spec = read_folder(args.features)
+    if any(a.dtype.kind != "f" for a in arrays.values()):
+        raise AudiogenError(f"{args.features}: needs continuous features (extract ssl|mfcc), "
+                            "not units or tokens")
+    frames = [a.T for a in arrays.values()]  # (dim, frames) files -> (frames, dim)
     for k in args.k:
-        book = fit_kmeans(arrays.values(), k, spec["representation"], seed=args.seed,
+        book = fit_kmeans(frames, k, spec, seed=args.seed,
                           max_frames=args.max_frames)
         out = Path(args.out.format(k=k))
         book.save(out)
@@ -34,15 +35,16 @@ def cmd_units_report(args: argparse.Namespace) -> int:
     from audiogen.data import manifest
     from audiogen.eval.probe import label_of
     from audiogen.eval.units import markdown_report, purity_pnmi, usage_statistics
-    from audiogen.inference.features import read_folder, read_folder_spec
+    from audiogen.inference.feature_files import read_folder
     from audiogen.utils import atomic_write_json, atomic_write_text
 
-    spec = read_folder_spec(args.units)
-    if "dedup" not in spec:
+    arrays, spec = read_folder(args.units)
+    if spec.get("type") != "units":
         raise AudiogenError(f"{args.units}: not a units folder (extract units)")
-    units = read_folder(args.units)
-    num_units = int(spec["representation"]["num_units"])
-    usage = usage_statistics(list(units.values()), num_units, float(spec["frame_rate"]))
+    units = {name: ids[0] for name, ids in arrays.items()}  # (1, frames) -> (frames,)
+    num_units = int(spec["num_units"])
+    frame_rate = float(spec["sample_rate"]) / float(spec["hop_length"])
+    usage = usage_statistics(list(units.values()), num_units, frame_rate)
     purity = {}
     if args.manifest:
         rows = {u.id: u for u in manifest.read(args.manifest)}

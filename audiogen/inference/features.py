@@ -1,16 +1,17 @@
-"""Batch feature extraction to a folder: one ``.npy`` per input plus the folder's ``spec.json``.
+"""Batch feature extraction to a folder: one feature file per input.
 
-``OUT/<relative name>.npy`` holds (frames, dim) float32 features, or (frames,) int unit ids for a
+``OUT/<relative name>.npz`` is a feature file (:mod:`~audiogen.inference.feature_files`) holding
+(dim, frames) float32 features, or (1, frames) int32 unit ids for a
 :class:`~audiogen.representations.units.UnitRepresentation` (run-length deduplicated with
-``dedup``). The job is resumable: files already written are kept, provided ``OUT/spec.json``
-matches the representation (else :class:`SpecMismatchError` names the field). Unreadable inputs
-are skipped and reported; inputs shorter than the representation's minimum are padded and
-reported as such (or skipped when the representation refuses them).
+``dedup``, which the spec then records), with the representation spec. The job is resumable:
+files already written are kept, provided their spec matches the representation (else
+:class:`SpecMismatchError` names the file and the field). Unreadable inputs are skipped and
+reported; inputs shorter than the representation's minimum are padded and reported as such (or
+skipped when the representation refuses them).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +23,10 @@ from tqdm import tqdm
 
 from audiogen import audio
 from audiogen.errors import AudioError, AudiogenError
+from audiogen.inference.feature_files import FEATURE_SUFFIX, read_spec, save_features
 from audiogen.inference.inputs import Item, list_inputs
 from audiogen.representations.base import Representation, check_spec
 from audiogen.representations.units import UnitRepresentation, deduplicate
-from audiogen.utils import atomic_write, atomic_write_json
-
-SPEC_NAME = "spec.json"
 
 
 @dataclass
@@ -40,20 +39,13 @@ class ExtractionReport:
     padded: list[str] = field(default_factory=list)
 
 
-def folder_spec(representation: Representation, dedup: bool = False) -> dict[str, Any]:
-    """What ``spec.json`` records: the representation spec, plus the unit options."""
-    spec = {"representation": representation.spec, "frame_rate": representation.frame_rate}
-    if isinstance(representation, UnitRepresentation):
-        spec["dedup"] = dedup
+def file_spec(representation: Representation, dedup: bool = False) -> dict[str, Any]:
+    """The spec a feature file records: the representation's, marked when units are
+    deduplicated (they no longer align with frames)."""
+    spec = dict(representation.spec)
+    if dedup and isinstance(representation, UnitRepresentation):
+        spec["dedup"] = True
     return spec
-
-
-def read_folder_spec(directory: str | os.PathLike) -> dict[str, Any]:
-    """The ``spec.json`` of an extraction folder."""
-    path = Path(directory) / SPEC_NAME
-    if not path.is_file():
-        raise AudiogenError(f"{directory}: no {SPEC_NAME} (not an extraction folder)")
-    return json.loads(path.read_text())
 
 
 def encode_waves(representation: Representation, waves: list[torch.Tensor]
@@ -82,16 +74,15 @@ def extract(representation: Representation, inputs: str | os.PathLike, out: str 
             progress: bool = True) -> ExtractionReport:
     """Encode every audio input of a file, folder or manifest into ``out``."""
     out = Path(out)
-    spec = folder_spec(representation, dedup)
-    if (out / SPEC_NAME).is_file():
-        check_spec(read_folder_spec(out), spec, what=f"features already in {out}")
-    atomic_write_json(out / SPEC_NAME, spec)
+    spec = file_spec(representation, dedup)
     representation = representation.to(device).eval()
     report = ExtractionReport()
     items = list_inputs(inputs)
     todo = []
     for item in items:
-        if (out / f"{item.name}.npy").is_file():
+        target = out / f"{item.name}{FEATURE_SUFFIX}"
+        if target.is_file():
+            check_spec(spec, read_spec(target), what=f"features already in {target}")
             report.kept += 1
         elif item.is_features:
             report.skipped.append((item.name, "is a feature file, not audio"))
@@ -125,30 +116,15 @@ def extract(representation: Representation, inputs: str | os.PathLike, out: str 
             for (item, _), features in zip(loaded, encoded):
                 if features.numel() == 0:
                     continue
-                _save(out / f"{item.name}.npy", features, dedup)
+                _save(out / f"{item.name}{FEATURE_SUFFIX}", features, spec, dedup)
                 report.written += 1
             bar.update(len(batch))
     return report
 
 
-def _save(path: Path, features: torch.Tensor, dedup: bool) -> None:
+def _save(path: Path, features: torch.Tensor, spec: dict[str, Any], dedup: bool) -> None:
     array = features.detach().cpu().numpy()
-    if array.ndim == 1:  # unit ids
+    if array.ndim == 1:  # unit ids: one codebook
         array = deduplicate(array)[0] if dedup else array
-        array = array.astype(np.int32)
-    else:
-        array = np.ascontiguousarray(array.T, dtype=np.float32)  # (frames, dim)
-
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as handle:
-            np.save(handle, array)
-
-    atomic_write(path, write)
-
-
-def read_folder(directory: str | os.PathLike) -> dict[str, np.ndarray]:
-    """All ``.npy`` arrays of an extraction folder by relative name (pickles refused)."""
-    directory = Path(directory)
-    return {path.relative_to(directory).with_suffix("").as_posix():
-            np.load(path, allow_pickle=False)
-            for path in sorted(directory.rglob("*.npy"))}
+        array = array.astype(np.int32)[None]
+    save_features(path, array, spec)

@@ -17,7 +17,8 @@ from tqdm import tqdm
 from audiogen import audio
 from audiogen.data.dataset import bucket_by_length
 from audiogen.errors import AudioError, AudiogenError
-from audiogen.inference.inputs import Item, list_inputs, load_features, save_features
+from audiogen.inference.feature_files import FEATURE_SUFFIX, load_features, save_features
+from audiogen.inference.inputs import Item, list_inputs
 from audiogen.representations.base import check_spec
 from audiogen.tasks.base import Task
 
@@ -96,7 +97,7 @@ def extract_features(model: str | os.PathLike | Task, inputs: str | os.PathLike,
         except AudiogenError as error:
             skipped.append((item.name, str(error)))
             continue
-        save_features(Path(out) / f"{item.name}.npz", features[0].numpy(),
+        save_features(Path(out) / f"{item.name}{FEATURE_SUFFIX}", features[0],
                       task.representation.spec)
         written += 1
     return written, skipped

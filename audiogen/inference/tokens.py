@@ -1,15 +1,15 @@
 """Codec tokens as files: build a codec by name or path, extract tokens, decode them to audio.
 
-A token file ``OUT/<relative name>.npz`` holds ``codes`` (int16 (n_q, frames)), ``spec`` (the
-codec spec as a JSON string), ``num_samples`` (the input's length at the codec's rate) and, for
-EnCodec 48 kHz, ``scales`` (per-segment loudness). No pickles: files are read with
-``allow_pickle=False``. Jobs are resumable (existing files with the same spec are kept) and go
-on past bad inputs, reporting them.
+A token file ``OUT/<relative name>.npz`` is a feature file
+(:mod:`~audiogen.inference.feature_files`): ``features`` holds the codes (int16
+(n_q, frames)), ``spec`` the codec spec as a JSON string; it also holds ``num_samples`` (the
+input's length at the codec's rate) and, for EnCodec 48 kHz, ``scales`` (per-segment loudness).
+No pickles: files are read with ``allow_pickle=False``. Jobs are resumable (existing files with
+the same spec are kept) and go on past bad inputs, reporting them.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from audiogen import audio
 from audiogen.errors import AudiogenError, DataError
+from audiogen.inference.feature_files import FEATURE_SUFFIX, read_feature_file, save_features
 from audiogen.inference.inputs import Item, list_inputs
 from audiogen.representations.base import check_spec
 from audiogen.representations.codec import (
@@ -29,9 +30,8 @@ from audiogen.representations.codec import (
     EncodecTokens,
     trained_codec,
 )
-from audiogen.utils import atomic_write
 
-TOKEN_SUFFIX = ".npz"
+TOKEN_SUFFIX = FEATURE_SUFFIX
 
 
 def load_codec(codec: str, bandwidth: float | None = None, checkpoint: str | None = None,
@@ -63,30 +63,21 @@ class TokenFile:
 
 
 def save_tokens(path: Path, tokens: TokenFile) -> Path:
-    """Write a token file atomically."""
-    arrays: dict[str, np.ndarray] = {
-        "codes": tokens.codes.astype(np.int16 if tokens.codes.max(initial=0) < 2**15
-                                     else np.int32),
-        "spec": np.array(json.dumps(tokens.spec)), "num_samples": np.array(tokens.num_samples)}
+    """Write a token file atomically (a feature file with the codes as its features)."""
+    codes = tokens.codes.astype(np.int16 if tokens.codes.max(initial=0) < 2**15 else np.int32)
+    extra = {"num_samples": np.array(tokens.num_samples)}
     if tokens.scales is not None:
-        arrays["scales"] = tokens.scales.astype(np.float32)
-
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)  # type: ignore[arg-type]
-
-    return atomic_write(path, write)
+        extra["scales"] = tokens.scales.astype(np.float32)
+    return save_features(path, codes, tokens.spec, **extra)
 
 
 def load_tokens(path: str | os.PathLike) -> TokenFile:
     """Read a token file written by :func:`save_tokens` (no pickles)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            scales = data["scales"] if "scales" in data.files else None
-            return TokenFile(data["codes"].astype(np.int64), json.loads(str(data["spec"])),
-                             int(data["num_samples"]), scales)
-    except (OSError, KeyError, ValueError) as error:
-        raise DataError(f"{path}: not an audiogen token file ({error})") from None
+    codes, spec, extra = read_feature_file(path)
+    if codes.dtype.kind not in "iu" or "num_samples" not in extra:
+        raise DataError(f"{path}: not an audiogen token file (features of another kind)")
+    return TokenFile(codes.astype(np.int64), spec, int(extra["num_samples"]),
+                     extra.get("scales"))
 
 
 @dataclass

@@ -34,7 +34,7 @@ def test_codec_rvq_recipe_smoke(tiny_corpus: Path, tmp_path: Path) -> None:
                     for p in (out / "tokens").rglob("*.npz"))
     assert tokens == test_ids
     with np.load(next((out / "tokens").rglob("*.npz")), allow_pickle=False) as archive:
-        assert archive["codes"].shape[0] == 4
+        assert archive["features"].shape[0] == 4
     decoded = sorted(p.relative_to(out / "decoded").with_suffix("").as_posix()
                      for p in (out / "decoded").rglob("*.wav"))
     assert decoded == test_ids
