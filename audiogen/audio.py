@@ -16,11 +16,30 @@ import soundfile
 import torch
 import torchaudio.functional as AF
 
-from audiogen.errors import AudioError
+from audiogen.errors import AudioError, ConfigError
 from audiogen.utils import atomic_write
 
 SUPPORTED_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 ChannelPolicy = Literal["mono", "keep", "stereo"]
+MAX_SECONDS_VARIABLE = "AUDIOGEN_MAX_SECONDS"
+DEFAULT_MAX_SECONDS = 600.0
+
+
+def max_seconds() -> float:
+    """The longest audio :func:`load` reads in one piece: ``$AUDIOGEN_MAX_SECONDS`` or 10
+    minutes. It bounds memory (a 2-hour file would need over 10 GB in a vocoder's spectrogram
+    loop); a longer file is refused with an error naming it, and batch jobs skip it."""
+    value = os.environ.get(MAX_SECONDS_VARIABLE)
+    if value is None:
+        return DEFAULT_MAX_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ConfigError(f"{MAX_SECONDS_VARIABLE} must be a positive number of seconds, not "
+                          f"{value!r}")
+    return seconds
 
 
 def info(path: str | os.PathLike) -> tuple[int, int, int]:
@@ -47,8 +66,17 @@ def load(
         channels: "mono" averages channels, "stereo" duplicates mono to two channels
             (and refuses more than two), "keep" returns the file's channels.
         offset, frames: read a window of the file, in samples at the file's rate.
+
+    A read longer than :func:`max_seconds` is refused before anything is decoded.
     """
     path = _check_path(path)
+    file_rate, total, _ = info(path)
+    length = (total - offset if frames < 0 else min(frames, total - offset))
+    limit = max_seconds()
+    if file_rate > 0 and length / file_rate > limit:
+        raise AudioError(path, f"is {format_duration(length / file_rate)} long; audiogen reads "
+                         f"at most {format_duration(limit)} per file (split it, or raise "
+                         f"{MAX_SECONDS_VARIABLE})")
     try:
         data, file_rate = soundfile.read(
             str(path), start=offset, frames=frames, dtype="float32", always_2d=True
@@ -65,6 +93,14 @@ def load(
         wave = resample(wave, file_rate, sample_rate)
         file_rate = sample_rate
     return wave, int(file_rate)
+
+
+def format_duration(seconds: float) -> str:
+    """``7200.0`` -> ``"2:00:00"``, ``75.5`` -> ``"1:15.5"``."""
+    minutes, rest = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    text = f"{rest:04.1f}" if rest % 1 else f"{int(rest):02d}"
+    return f"{hours}:{minutes:02d}:{text}" if hours else f"{minutes}:{text}"
 
 
 def save(path: str | os.PathLike, wave: torch.Tensor | np.ndarray, sample_rate: int,

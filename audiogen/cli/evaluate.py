@@ -19,7 +19,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                        Path(args.out), report=Path(args.report) if args.report else None,
                        resume=args.resume, **options)
     print(format_summary(results["summary"]))
+    failures = format_failures(results.get("per_item", []))
+    if failures:
+        print(failures)
     return 0
+
+
+def format_failures(rows: list[dict[str, Any]], limit: int = 20) -> str:
+    """One line per item that a metric could not score (the reasons are also in
+    per_item.csv): ``"skipped 3 items:"`` then ``"  system/id: metric: reason"``."""
+    lines = [f"  {row['system']}/{row['id']}: " + "; ".join(
+        reason if where == "item" else f"{where}: {reason}"
+        for where, reason in row["errors"].items())
+        for row in rows if row.get("errors")]
+    if not lines:
+        return ""
+    more = [f"  ... and {len(lines) - limit} more (see per_item.csv)"] if len(lines) > limit else []
+    return "\n".join([f"skipped {len(lines)} items:", *lines[:limit], *more])
 
 
 def format_summary(summary: dict[str, dict[str, dict[str, Any]]]) -> str:

@@ -22,6 +22,10 @@ def cmd_create(args: argparse.Namespace) -> int:
           f"(+{args.attention_checks} attention checks each)")
     for name, card in spec.anchors.items():
         print(f"anchor {name}: {card['filter']}, cutoff {card['cutoff_hz']:g} Hz")
+    if created.skipped:
+        print(f"left out {len(created.skipped)} items whose audio cannot be played:")
+        for item, reason in created.skipped:
+            print(f"  {item}: {reason}")
     print("links (also in links.txt; keep them private; the port is the one you serve on):")
     for link in created.links:
         print(f"  {link}")

@@ -27,14 +27,14 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from audiogen import audio
-from audiogen.errors import ConfigError, DataError
+from audiogen.errors import AudiogenError, ConfigError, DataError
 from audiogen.eval import pairing
 from audiogen.eval.listen import anchors
 from audiogen.eval.listen.spec import (
@@ -65,6 +65,7 @@ class Created:
     admin_token: str
     rater_tokens: dict[str, str]
     links: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (item, why) left out
 
 
 def create(out: str | os.PathLike, test_type: str, systems: Mapping[str, str | os.PathLike],
@@ -83,6 +84,10 @@ def create(out: str | os.PathLike, test_type: str, systems: Mapping[str, str | o
         raise DataError("no item is present in every system" +
                         (" and the reference" if ref_items is not None else "") +
                         " (items are paired by relative path without suffix)")
+    skipped = _unplayable(keys, [*sources.values(), *([ref_items] if ref_items else [])])
+    keys -= {key for key, _ in skipped}
+    if not keys:
+        raise DataError(f"no item is playable in every system; first: {skipped[0][1]}")
     design_rng = np.random.default_rng([seed, 0])
     chosen = sorted(keys)
     if items is not None and items < len(chosen):
@@ -110,7 +115,23 @@ def create(out: str | os.PathLike, test_type: str, systems: Mapping[str, str | o
     links = [f"admin: {base}/admin/{admin}"] + [f"{rater}: {base}/r/{token}"
                                                  for rater, token in rater_tokens.items()]
     _write_private(out / "links.txt", "\n".join(links) + "\n")
-    return Created(spec, admin, rater_tokens, links)
+    return Created(spec, admin, rater_tokens, links, skipped)
+
+
+def _unplayable(keys: set[str], sources: list[dict[str, pairing.Item]]
+                ) -> list[tuple[str, str]]:
+    """(item, reason) for each item whose audio in some source cannot be read, is empty,
+    holds NaN/Inf, or is longer than :func:`audiogen.audio.max_seconds`: a rater's browser
+    would fail on it or a rater would wait for it."""
+    skipped = []
+    for key in sorted(keys):
+        for found in sources:
+            try:
+                audio.load(found[key].path, channels="keep")
+            except AudiogenError as error:
+                skipped.append((key, str(error)))
+                break
+    return skipped
 
 
 def _check_arguments(out: Path, test_type: str, systems: Mapping[str, str | os.PathLike],
