@@ -12,7 +12,9 @@ Strings are formatted with the vars plus ``out`` (the run's output folder), ``re
 recipe folder) and ``nproc``; an argument that is exactly ``"{name}"`` of a list var is spliced.
 Each stage runs as ``python -m audiogen ...`` (``torchrun`` when ``distributed`` and nproc > 1),
 and on success writes ``OUT/.stages/NN_name.done`` holding its command: a later run skips a stage
-whose stamp matches its command, and reruns it when the command changed.
+whose stamp matches its command, and reruns it when the command changed. ``run(...,
+in_process=True)`` calls :func:`audiogen.cli.main` for each single-process stage instead, which
+spares the interpreter and import start-up (the tests' smoke runs).
 """
 
 from __future__ import annotations
@@ -124,10 +126,33 @@ def launcher(stage: Stage, nproc: int) -> list[str]:
     return [sys.executable, "-m", "audiogen"]
 
 
+def call_in_process(args: list[str]) -> int:
+    """Run one CLI command line in this process; its exit code, as the subprocess would give.
+
+    The torch thread count a command sets (the trainer's ``num_threads``) is restored after it.
+    """
+    import torch
+
+    from audiogen.cli import main
+
+    threads = torch.get_num_threads()
+    try:
+        return main(args)
+    except SystemExit as exit:  # argparse on bad usage
+        return exit.code if isinstance(exit.code, int) else 1
+    finally:
+        torch.set_num_threads(threads)
+
+
 def run(directory: str | os.PathLike, out: str | os.PathLike | None = None,
         first: int = 1, last: int | None = None, overrides: dict[str, Any] | None = None,
-        nproc: int = 1, force: bool = False) -> list[tuple[Stage, str]]:
-    """Run stages ``first``..``last``; returns (stage, "done" | "skipped") for each."""
+        nproc: int = 1, force: bool = False, in_process: bool = False
+        ) -> list[tuple[Stage, str]]:
+    """Run stages ``first``..``last``; returns (stage, "done" | "skipped") for each.
+
+    ``in_process`` runs each stage that needs one process through :func:`call_in_process`
+    rather than a new interpreter (distributed stages with ``nproc > 1`` still use torchrun).
+    """
     recipe = read(directory)
     out_dir = Path(out) if out else Path("exp") / recipe.directory.parent.name / \
         recipe.directory.name
@@ -147,7 +172,10 @@ def run(directory: str | os.PathLike, out: str | os.PathLike | None = None,
             continue
         print(f"[stage {stage.number} {stage.name}] audiogen {' '.join(args)}", flush=True)
         began = time.monotonic()
-        code = subprocess.call(launcher(stage, nproc) + args)
+        if in_process and not (stage.distributed and nproc > 1):
+            code = call_in_process(args)
+        else:
+            code = subprocess.call(launcher(stage, nproc) + args)
         if code != 0:
             raise ConfigError(f"recipe stage {stage.number} ({stage.name}) failed with exit "
                               f"code {code}; rerun to resume from it")

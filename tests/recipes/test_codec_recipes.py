@@ -9,21 +9,21 @@ from pathlib import Path
 import numpy as np
 
 from audiogen import recipe
+from tests.recipes.registry import smoke
 from tests.recipes.test_recipes import tiny_data
 
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
-
-def test_codec_rvq_recipe_smoke(tiny_corpus: Path, tmp_path: Path) -> None:
-    directory = RECIPES / "codec" / "rvq"
-    assert "codec/rvq" in directory.as_posix()
+@smoke("codec/rvq", "codec/token_vocoder", chain=True)
+def test_codec_recipes_smoke(directories: tuple[Path, Path], tiny_corpus: Path,
+                            tmp_path: Path) -> None:
+    directory, vocoder = directories
     data = tiny_data(tiny_corpus, tmp_path / "in")
     out = tmp_path / "out"
     debug = directory / "debug.yaml"
     # the debug codec has 4 levels of 16 codes at 50 frames/s: 0.2 kbps per level
     results = recipe.run(directory, out=out, first=2, overrides={
         "data": str(data), "config": str(debug), "bandwidths": "0.4,0.8",
-        "bandwidth": 0.8, "metrics": "stoi,mel_l1"})
+        "bandwidth": 0.8, "metrics": "stoi,mel_l1"}, in_process=True)
     assert all(status == "done" for _, status in results)
     rows = json.loads((out / "report" / "codec_report.json").read_text())
     assert [row["n_q"] for row in rows] == [2, 4]
@@ -39,11 +39,10 @@ def test_codec_rvq_recipe_smoke(tiny_corpus: Path, tmp_path: Path) -> None:
                      for p in (out / "decoded").rglob("*.wav"))
     assert decoded == test_ids
 
-    # "codec/token_vocoder": the flow decoder on the tokens of the codec just trained
-    vocoder = RECIPES / "codec" / "token_vocoder"
+    # codec/token_vocoder: the flow decoder on the tokens of the codec just trained
     results = recipe.run(vocoder, out=tmp_path / "vocoder", first=2, overrides={
         "data": str(data), "config": str(vocoder / "debug.yaml"), "codec": str(out / "exp"),
-        "steps": 2, "metrics": "stoi,mel_l1"})
+        "steps": 2, "metrics": "stoi,mel_l1"}, in_process=True)
     assert all(status == "done" for _, status in results)
     summary = json.loads((tmp_path / "vocoder" / "eval" / "results.json").read_text())["summary"]
     assert set(summary) == {"flow_2", "codec"}

@@ -6,20 +6,19 @@ import json
 from pathlib import Path
 
 from audiogen import recipe
+from tests.recipes.registry import smoke
 
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
-
-def test_quality_predictor_recipe_smoke(tiny_corpus: Path, tmp_path: Path) -> None:
-    directory = RECIPES / "eval/quality_predictor"
-    assert "eval/quality_predictor" in str(directory.relative_to(RECIPES))
+@smoke("eval/quality_predictor")
+def test_quality_predictor_recipe_smoke(directory: Path, tiny_corpus: Path, tmp_path: Path
+                                        ) -> None:
     parsed = recipe.read(directory)
     assert [stage.run[:2] for stage in parsed.stages][0] == ["data", "build"]
     overrides = {"data": str(tiny_corpus), "config": str(directory / "debug.yaml"),
                  "held_out": "low", "max_seconds": "30", "held_out_items": "4",
                  "workers": "1"}
     out = tmp_path / "out"
-    results = recipe.run(directory, out=out, first=2, overrides=overrides)
+    results = recipe.run(directory, out=out, first=2, overrides=overrides, in_process=True)
     assert all(status == "done" for _, status in results)
     held_out = [json.loads(line) for line in (out / "labels/held_out/labels.jsonl").open()]
     assert held_out and {row["speaker"] for row in held_out} == {"low"}

@@ -1,19 +1,16 @@
-"""Smoke runs of the SSL recipes "ssl/hubert" and "ssl/units_vocoder" on the tiny corpus with
-their debug configs (stages after corpus building). Each runs 9-13 CLI stages as subprocesses,
-which costs minutes of CPU in interpreter and transformers start-up alone, so they are marked
-slow (run them with ``-m slow``)."""
+"""Smoke runs of the SSL recipes on the tiny corpus with their debug configs (stages after
+corpus building). Their 9-11 stages run in this process (``in_process=True``): as subprocesses,
+interpreter, torch and transformers start-up alone cost minutes of CPU."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
 import torch
 
 from audiogen import recipe
-
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+from tests.recipes.registry import smoke
 
 
 def tiny_ssl_model(directory: Path) -> Path:
@@ -31,15 +28,14 @@ def tiny_ssl_model(directory: Path) -> Path:
     return directory
 
 
-@pytest.mark.slow
-def test_hubert_recipe_smoke(tiny_corpus: Path, tmp_path: Path) -> None:
-    directory = RECIPES / "ssl/hubert"
+@smoke("ssl/hubert")
+def test_hubert_recipe_smoke(directory: Path, tiny_corpus: Path, tmp_path: Path) -> None:
     overrides = {"data": str(tiny_corpus), "fsdd": str(tiny_corpus),
                  "config": str(directory / "debug.yaml"),
                  "iter2_config": str(directory / "debug_iter2.yaml"), "k": "8", "iter2_k": "8",
                  "iter2_layer": "1", "probe_labels": "speaker", "probe_limit": "8"}
     out = tmp_path / "out"
-    results = recipe.run(directory, out=out, first=3, overrides=overrides)
+    results = recipe.run(directory, out=out, first=3, overrides=overrides, in_process=True)
     assert [stage.name for stage, _ in results][0] == "mfcc"
     assert all(status == "done" for _, status in results)
     for name in ("hubert_iter1", "hubert_iter2", "hubert_untrained"):
@@ -53,16 +49,15 @@ def test_hubert_recipe_smoke(tiny_corpus: Path, tmp_path: Path) -> None:
     assert any("valid/acc_masked" in row for row in metrics)
 
 
-@pytest.mark.slow
-def test_units_vocoder_recipe_smoke(tiny_corpus: Path, tmp_path: Path) -> None:
-    directory = RECIPES / "ssl/units_vocoder"
+@smoke("ssl/units_vocoder")
+def test_units_vocoder_recipe_smoke(directory: Path, tiny_corpus: Path, tmp_path: Path) -> None:
     model = tiny_ssl_model(tmp_path / "ssl")
     overrides = {"data": str(tiny_corpus), "ssl_model": str(model), "layer": "1",
                  "ks": ["4", "8"], "k": "8", "config": str(directory / "debug.yaml"),
                  "features_config": str(directory / "debug_features.yaml"),
                  "metrics": "stoi,mcd"}
     out = tmp_path / "out"
-    results = recipe.run(directory, out=out, first=2, overrides=overrides)
+    results = recipe.run(directory, out=out, first=2, overrides=overrides, in_process=True)
     assert all(status == "done" for _, status in results)
     assert (out / "kmeans_4" / "kmeans.json").is_file()
     report = json.loads((out / "units_8.json").read_text())
