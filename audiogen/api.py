@@ -10,11 +10,14 @@ A *name* is a folder of :data:`PRETRAINED` (``config.yaml``, ``meta.json`` with 
 spec, and for trained models an fp16 ``model.safetensors``, with a ``README.md`` model card);
 a *path* is an experiment folder, a checkpoint folder, or the YAML config of a model that needs
 no training (resolved and rebuilt by :mod:`audiogen.train.loading`). Only the parts that
-generate audio are kept: a GAN's discriminators are dropped.
+generate audio are kept: a GAN's discriminators are dropped. A codec experiment loads as a
+:class:`Codec` (tokens and back) and a quality-predictor checkpoint as a
+:class:`QualityEstimator` (audio -> predicted PESQ-wb, STOI, MOS).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -24,11 +27,21 @@ from typing import Any
 
 import torch
 
+from audiogen.representations.codec import NeuralCodec
 from audiogen.tasks.base import Task
-from audiogen.train.loading import PRETRAINED, load_task_any, pretrained_names, resolve
+from audiogen.tasks.codec import CodecTask
+from audiogen.tasks.quality import TARGETS, QualityPrediction
+from audiogen.train.loading import (
+    PRETRAINED,
+    load_task_any,
+    pretrained_names,
+    resolve,
+    stored_task_class,
+    trained_codec,
+)
 
-__all__ = ["PRETRAINED", "Sampling", "Vocoder", "export_pretrained", "load", "load_task_any",
-           "pretrained_names", "resolve"]
+__all__ = ["PRETRAINED", "Codec", "QualityEstimator", "Sampling", "Vocoder",
+           "export_pretrained", "load", "load_task_any", "pretrained_names", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -86,10 +99,86 @@ class Vocoder:
         return Vocoder(self.task, replace(self.sampling, **changes))
 
 
+def _batch(wave: torch.Tensor) -> torch.Tensor:
+    wave = torch.as_tensor(wave, dtype=torch.float32)
+    return wave[None] if wave.dim() == 1 else wave
+
+
+class Codec:
+    """Inference wrapper around a trained codec (:class:`NeuralCodec`, raw weights, the spec
+    naming the weights file's SHA-256, as ``audiogen extract tokens`` writes it).
+
+    ``encode(wave)``: (T,) or (B, T) audio at :attr:`sample_rate` -> int64 tokens
+    (B, n_q, frames); ``decode(tokens)`` -> (B, frames * hop) audio; ``resynthesize(wave)``:
+    both, trimmed to the input's length; :meth:`with_bandwidth` picks another number of levels.
+    """
+
+    def __init__(self, codec: NeuralCodec) -> None:
+        self.codec = codec.eval()
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.codec.sample_rate)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return dict(self.codec.spec)
+
+    @property
+    def bandwidth(self) -> float:
+        return float(self.codec.bandwidth)
+
+    @torch.no_grad()
+    def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.codec.tokens(_batch(wave))
+
+    @torch.no_grad()
+    def decode(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.codec.decode(tokens)
+
+    def resynthesize(self, wave: torch.Tensor) -> torch.Tensor:
+        wave = _batch(wave)
+        return self.decode(self.encode(wave))[:, : wave.shape[-1]]
+
+    def with_bandwidth(self, bandwidth: float | None) -> Codec:
+        """The same codec at ``bandwidth`` kbps (None: all levels); shares the weights."""
+        codec = copy.copy(self.codec)  # a shallow copy: the same submodules, its own n_q
+        codec.set_bandwidth(bandwidth)
+        return Codec(codec)
+
+
+class QualityEstimator:
+    """Inference wrapper around a trained quality predictor: ``__call__(wave)`` with (T,) or
+    (B, T) audio at :attr:`sample_rate` -> ``{"pesq_wb", "stoi", "mos"}``, each (B,)."""
+
+    def __init__(self, task: QualityPrediction) -> None:
+        self.task = task.eval()
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.task.sample_rate)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return dict(self.task.spec)
+
+    @torch.no_grad()
+    def __call__(self, wave: torch.Tensor) -> dict[str, torch.Tensor]:
+        scores, _ = self.task.model(self.task.representation.encode(_batch(wave)))
+        return {name: scores[:, k] for k, name in enumerate(TARGETS)}
+
+
 def load(name_or_path: str | os.PathLike, device: str = "cpu",
-         sampling: Sampling = Sampling()) -> Vocoder:
-    """Load a shipped or trained model for inference (no training-only parts)."""
+         sampling: Sampling = Sampling()) -> Vocoder | Codec | QualityEstimator:
+    """Load a shipped or trained model for inference (no training-only parts): a
+    :class:`Codec` for a codec experiment, a :class:`QualityEstimator` for a quality
+    predictor, else a :class:`Vocoder`."""
+    kind = stored_task_class(name_or_path)
+    if kind is not None and issubclass(kind, CodecTask):
+        return Codec(trained_codec(resolve(name_or_path), device=device))
     task = load_task_any(name_or_path, device)
+    if isinstance(task, QualityPrediction):
+        return QualityEstimator(task)
     if hasattr(task, "discriminators"):  # the GAN vocoder's critics: training only
         del task.discriminators
     return Vocoder(task, sampling)

@@ -1,9 +1,9 @@
 """Reference-free predicted PESQ-wb, STOI and MOS from a trained quality predictor.
 
 The checkpoint is one written by ``audiogen train`` for :class:`audiogen.tasks.quality.
-QualityPrediction` (a checkpoint or experiment directory): its representation and network are
-rebuilt from the stored config, the stored feature spec is checked, and the (EMA, when saved)
-weights are loaded from safetensors. Label files and training options are not needed.
+QualityPrediction` (a checkpoint or experiment directory), rebuilt by the one loader
+(:func:`audiogen.train.loading.load_task`): the stored feature spec is checked and the (EMA,
+when saved) weights loaded. Label files and training options are not needed.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from audiogen import config as cfg
-from audiogen.errors import ConfigError
+from audiogen.errors import AudiogenError, ConfigError
 from audiogen.eval.base import RESAMPLER, Metric, Score, Scorer, library, to_rate
 from audiogen.models.quality import QualityPredictor
-from audiogen.representations.base import Representation, check_spec
-from audiogen.tasks.quality import TARGETS
-from audiogen.train import checkpoint as checkpoints
+from audiogen.representations.base import Representation
+from audiogen.tasks.quality import TARGETS, QualityPrediction
+from audiogen.train import loading
 from audiogen.utils import file_sha256
 
 QP_PESQ = Metric("qp_pesq", "PESQ-wb (MOS-LQO) predicted from the audio alone by a trained "
@@ -36,28 +35,19 @@ OUTPUTS = {"qp_pesq": TARGETS.index("pesq_wb"), "qp_stoi": TARGETS.index("stoi")
 
 
 def load_predictor(path: str | os.PathLike) -> tuple[Representation, QualityPredictor, Path]:
-    """Representation, network (eval mode) and weights file of a quality-predictor checkpoint;
-    raises ConfigError when it is not one, SpecMismatchError when its spec disagrees."""
+    """Representation, network (eval mode) and weights file of a quality-predictor checkpoint,
+    rebuilt by the one loader (:func:`~audiogen.train.loading.load_task`, EMA weights when
+    saved; no label files or ``init_from`` needed); raises ConfigError when it is not one,
+    SpecMismatchError when its spec disagrees."""
     try:
-        directory = checkpoints.resolve(path)
-    except Exception as error:
+        weights_file = loading.weights_file(path, prefer_ema=True)
+    except AudiogenError as error:
         raise ConfigError(f"quality_checkpoint: {error}") from None
-    task = checkpoints.read_config(directory).get("task", {})
-    if not {"representation", "model"} <= set(task):
-        raise ConfigError(f"{directory}: not a quality-predictor checkpoint (its task has no "
-                          "representation and model)")
-    representation = cfg.instantiate(task["representation"], where="task.representation")
-    model = cfg.instantiate(task["model"], where="task.model")
-    if not isinstance(model, QualityPredictor):
-        raise ConfigError(f"{directory}: task.model is not a QualityPredictor")
-    check_spec(checkpoints.read_meta(directory)["spec"], representation.spec,
-               what=f"checkpoint {directory}")
-    ema = directory / "ema.safetensors"
-    weights_file = ema if ema.is_file() else directory / "model.safetensors"
-    weights = checkpoints.load_weights(directory, prefer_ema=True)
-    model.load_state_dict({key.removeprefix("model."): value for key, value in weights.items()
-                           if key.startswith("model.")})
-    return representation, model.eval(), weights_file
+    task = loading.load_task(path, prefer_ema=True)
+    if not isinstance(task, QualityPrediction):
+        raise ConfigError(f"{path}: not a quality-predictor checkpoint (its task is "
+                          f"{type(task).__name__}, not QualityPrediction)")
+    return task.representation, task.model.eval(), weights_file
 
 
 class QualityPredictorScorer(Scorer):

@@ -24,12 +24,8 @@ from audiogen.errors import AudiogenError, DataError
 from audiogen.inference.feature_files import FEATURE_SUFFIX, read_feature_file, save_features
 from audiogen.inference.inputs import Item, list_inputs
 from audiogen.representations.base import check_spec
-from audiogen.representations.codec import (
-    ENCODEC_MODELS,
-    CodecTokens,
-    EncodecTokens,
-    trained_codec,
-)
+from audiogen.representations.codec import ENCODEC_MODELS, CodecTokens, EncodecTokens
+from audiogen.train.loading import trained_codec
 
 TOKEN_SUFFIX = FEATURE_SUFFIX
 
@@ -37,7 +33,8 @@ TOKEN_SUFFIX = FEATURE_SUFFIX
 def load_codec(codec: str, bandwidth: float | None = None, checkpoint: str | None = None,
                device: str = "cpu") -> CodecTokens:
     """``encodec_24khz`` / ``encodec_48khz`` (weights from ``checkpoint`` or the package's
-    cache) or a trained codec experiment directory; ``bandwidth`` in kbps."""
+    cache) or a trained codec experiment directory (:func:`~audiogen.train.loading.
+    trained_codec`, over the one loader); ``bandwidth`` in kbps."""
     if codec in ENCODEC_MODELS:
         model: CodecTokens = EncodecTokens(codec, 6.0 if bandwidth is None else bandwidth,
                                            checkpoint)

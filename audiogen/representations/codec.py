@@ -21,7 +21,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from audiogen import config as cfg
 from audiogen.errors import ConfigError
 from audiogen.representations.base import Representation
 from audiogen.representations.quantizers import ResidualVectorQuantizer
@@ -105,10 +104,15 @@ class NeuralCodec(CodecTokens):
         self.sample_rate, self.hop_length = sample_rate, hops.pop()
         self.encoder, self.quantizer, self.decoder = encoder, quantizer, decoder
         self.codebook_size = quantizer.codebook_size
-        self.n_q = levels_for_bandwidth(bandwidth, self.frame_rate, self.codebook_size,
-                                        quantizer.n_q, self.supported_bandwidths)
-        self.bandwidth = self.n_q * self.frame_rate * self.bits_per_level / 1000
+        self.set_bandwidth(bandwidth)
         self.checkpoint_sha256 = checkpoint_sha256
+
+    def set_bandwidth(self, bandwidth: float | None) -> None:
+        """Encode and decode with the levels of ``bandwidth`` kbps (None: all); an unsupported
+        one lists the valid ones."""
+        self.n_q = levels_for_bandwidth(bandwidth, self.frame_rate, self.codebook_size,
+                                        self.quantizer.n_q, self.supported_bandwidths)
+        self.bandwidth = self.n_q * self.frame_rate * self.bits_per_level / 1000
 
     @property
     def supported_bandwidths(self) -> list[float]:
@@ -147,48 +151,6 @@ class NeuralCodec(CodecTokens):
         output = self.quantizer(self.encoder(self.pad(wave)), n_q)
         audio = self.decoder(output.quantized)[:, 0, : wave.shape[-1]]
         return audio, output
-
-
-def resolve_checkpoint(path: str | os.PathLike) -> Path:
-    """A checkpoint directory (with meta.json) from it or from an experiment directory."""
-    path = Path(path)
-    if (path / "meta.json").is_file():
-        return path
-    root = path / "checkpoints"
-    pointer = root / "latest"
-    if pointer.is_file() and (root / pointer.read_text().strip() / "meta.json").is_file():
-        return root / pointer.read_text().strip()
-    steps = sorted(p for p in root.glob("step_*") if (p / "meta.json").is_file())
-    if not steps:
-        raise ConfigError(f"{path}: no trained codec checkpoint (meta.json or "
-                          "checkpoints/latest) found")
-    return steps[-1]
-
-
-def trained_codec(path: str, bandwidth: float | None = None) -> NeuralCodec:
-    """Load the codec of a trained codec experiment (or checkpoint) directory.
-
-    Rebuilds ``task.representation`` from the stored config and loads its trained weights
-    (the raw model's, not an EMA copy: the EMA codebooks already average); the spec records
-    the SHA-256 of the weights file.
-    """
-    import yaml
-    from safetensors.torch import load_file
-
-    directory = resolve_checkpoint(path)
-    config = yaml.safe_load((directory / "config.yaml").read_text())
-    node = (config.get("task") or {}).get("representation")
-    if not isinstance(node, dict) or not str(node.get("_target_", "")).endswith("NeuralCodec"):
-        raise ConfigError(f"{directory}: task.representation is not a NeuralCodec; is this "
-                          "a codec experiment?")
-    codec = cfg.instantiate({**node, "bandwidth": bandwidth}, where="task.representation")
-    weights_file = directory / "model.safetensors"
-    prefix = "representation."
-    weights = {k[len(prefix):]: v for k, v in load_file(str(weights_file)).items()
-               if k.startswith(prefix)}
-    codec.load_state_dict(weights)
-    codec.checkpoint_sha256 = file_sha256(weights_file)
-    return codec.eval()
 
 
 # ------------------------------------------------------------------------- EnCodec

@@ -64,29 +64,15 @@ def read_ratings(path: str | os.PathLike, test_types: Sequence[str] = RATING_TES
     return {key: (sum(values) / len(values), len(values)) for key, values in sums.items()}
 
 
-def _checkpoint_weights(path: str | os.PathLike) -> Path:
-    """The weights file of a checkpoint directory or of an experiment's latest checkpoint
-    (EMA weights when saved)."""
-    path = Path(path)
-    if path.is_file():
-        return path
-    directory = path
-    pointer = path / "checkpoints" / "latest"
-    if pointer.is_file():
-        directory = path / "checkpoints" / pointer.read_text().strip()
-    for name in ("ema.safetensors", "model.safetensors"):
-        if (directory / name).is_file():
-            return directory / name
-    raise ConfigError(f"{path}: no checkpoint weights (model.safetensors) found")
-
-
 class QualityPrediction(Task):
     """Regresses PESQ-wb, STOI and a MOS from the degraded audio alone.
 
     Loss: for each target with weight w, w * mean over labelled items of ((prediction - label)
     / range)^2, plus ``frame_weight`` times the same error of every valid frame's score
     (MOSNet's frame-level term). ``train="mos_head"`` freezes everything but the MOS head (for
-    fine-tuning on few ratings); ``init_from`` starts from a trained checkpoint's weights.
+    fine-tuning on few ratings); ``init_from`` (an experiment or checkpoint of a trained
+    predictor) starts from its weights: :func:`audiogen.train.loading.build_task` loads them
+    through the one loader when it builds the task for training.
     """
 
     def __init__(self, representation: Representation, model: QualityPredictor,
@@ -111,10 +97,7 @@ class QualityPrediction(Task):
             raise ConfigError(f"weights: unknown target(s) {sorted(unknown)}; valid: {TARGETS}")
         self.frame_weight = frame_weight
         self._table: dict[str, list[float]] | None = None
-        if init_from is not None:
-            from safetensors.torch import load_file
-
-            self.load_state_dict(load_file(str(_checkpoint_weights(init_from))))
+        self.init_from = init_from  # its weights are loaded by train.loading.build_task
         if train == "mos_head":
             for parameter in self.parameters():
                 parameter.requires_grad_(False)

@@ -111,11 +111,15 @@ def check_compatible(directory: Path, spec: dict[str, Any]) -> None:
     check_spec(read_meta(directory)["spec"], spec, what=f"checkpoint {directory}")
 
 
+def weights_file(directory: Path, prefer_ema: bool = True) -> Path:
+    """The weights file of a checkpoint (the EMA copy when present and preferred)."""
+    ema = directory / "ema.safetensors"
+    return ema if prefer_ema and ema.is_file() else directory / "model.safetensors"
+
+
 def load_weights(directory: Path, prefer_ema: bool = True) -> dict[str, torch.Tensor]:
     """Model weights (the EMA copy when present and preferred)."""
-    ema = directory / "ema.safetensors"
-    source = ema if prefer_ema and ema.is_file() else directory / "model.safetensors"
-    return load_file(str(source))
+    return load_file(str(weights_file(directory, prefer_ema)))
 
 
 def load_state(directory: Path) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 An experiment config has four sections: ``task`` (a ``_target_`` node), ``data``, ``optimizer``
 and ``trainer`` (fields of :mod:`audiogen.train.options`). Trained tasks are loaded back by
-:mod:`audiogen.train.loading`.
+:mod:`audiogen.train.loading`, which also builds the task (:func:`build_task`, re-exported
+here).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import torch
 
 from audiogen import config as cfg
 from audiogen.errors import ConfigError
-from audiogen.tasks.base import Task
+from audiogen.train.loading import build_task
 from audiogen.train.options import DataOptions, OptimizerOptions, TrainerOptions
+
+__all__ = ["SECTIONS", "build_task", "check_sections", "train"]
 
 SECTIONS = {"task": None, "data": DataOptions, "optimizer": OptimizerOptions,
             "trainer": TrainerOptions}
@@ -29,14 +32,6 @@ def check_sections(config: dict) -> None:
                               f"{', '.join(SECTIONS)}")
     if "task" not in config:
         raise ConfigError("config: missing section 'task'")
-
-
-def build_task(config: dict) -> Task:
-    """Instantiate the task of a config."""
-    task = cfg.instantiate(config["task"], where="task")
-    if not isinstance(task, Task):
-        raise ConfigError(f"task: {config['task'].get('_target_')} is not an audiogen Task")
-    return task
 
 
 def train(config: dict, exp_dir: str | os.PathLike) -> dict[str, float]:

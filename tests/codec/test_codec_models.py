@@ -1,5 +1,6 @@
 """SEANet encoder/decoder shapes and causality; the NeuralCodec representation: bandwidths,
-spec, token shapes and refusals; loading a trained codec checkpoint; the codec task's losses."""
+spec, token shapes and refusals; loading a trained codec checkpoint (through the one loader,
+also as ``audiogen.load``); the codec task's losses."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
+import audiogen
+from audiogen import api
 from audiogen import config as cfg
-from audiogen.errors import ConfigError
+from audiogen.errors import AudiogenError, ConfigError
 from audiogen.models.codec import SEANetDecoder, SEANetEncoder
-from audiogen.representations.codec import NeuralCodec, trained_codec
+from audiogen.representations.codec import NeuralCodec
 from audiogen.representations.quantizers import ResidualVectorQuantizer
 from audiogen.train.experiment import build_task
+from audiogen.train.loading import trained_codec
+from audiogen.utils import file_sha256
 
 DEBUG = Path(__file__).resolve().parents[2] / "recipes" / "codec" / "rvq" / "debug.yaml"
 
@@ -105,7 +110,10 @@ def test_codec_task_losses_and_gradients() -> None:
     assert any(key.startswith("mel_l1_") for key in result)
 
 
-def test_trained_codec_loads_an_experiment(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def codec_experiment(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, torch.nn.Module]:
+    """A codec experiment of the debug recipe (k-means initialised, one checkpoint)."""
+    tmp_path = tmp_path_factory.mktemp("codec")
     torch.manual_seed(0)
     config = cfg.load(DEBUG)
     task = build_task(config)
@@ -118,15 +126,63 @@ def test_trained_codec_loads_an_experiment(tmp_path: Path) -> None:
     save_file({k: v.contiguous() for k, v in task.state_dict().items()},
               str(step / "model.safetensors"))
     (tmp_path / "exp" / "checkpoints" / "latest").write_text("step_00000004\n")
-    codec = trained_codec(str(tmp_path / "exp"), bandwidth=None)
+    return tmp_path / "exp", task.eval()
+
+
+def hand_loaded_codec(exp: Path, bandwidth: float | None) -> NeuralCodec:
+    """The codec as the former hand-written loader built it: ``task.representation`` of the
+    stored config and the ``representation.*`` tensors of model.safetensors."""
+    step = exp / "checkpoints" / "step_00000004"
+    node = yaml.safe_load((step / "config.yaml").read_text())["task"]["representation"]
+    codec = cfg.instantiate({**node, "bandwidth": bandwidth})
+    codec.load_state_dict({k.removeprefix("representation."): v for k, v in
+                           load_file(str(step / "model.safetensors")).items()
+                           if k.startswith("representation.")})
+    codec.checkpoint_sha256 = file_sha256(step / "model.safetensors")
+    return codec.eval()
+
+
+def test_trained_codec_loads_an_experiment(codec_experiment, tmp_path: Path) -> None:
+    exp, task = codec_experiment
+    codec = trained_codec(str(exp), bandwidth=None)
     assert len(codec.spec["checkpoint_sha256"]) == 64
     wave = 0.1 * torch.randn(1, 3200)
-    task.eval()
     assert torch.equal(codec.tokens(wave), task.representation.tokens(wave))
-    low = trained_codec(str(tmp_path / "exp"), bandwidth=codec.supported_bandwidths[0])
+    low = trained_codec(str(exp), bandwidth=codec.supported_bandwidths[0])
     assert low.n_q == 1
-    with pytest.raises(ConfigError, match="no trained codec"):
+    with pytest.raises(AudiogenError, match="no checkpoint found"):
         trained_codec(str(tmp_path))
+
+
+@pytest.mark.parametrize("bandwidth", [None, "lowest"])
+def test_the_one_loader_gives_the_hand_loaded_codec(codec_experiment, bandwidth) -> None:
+    exp, _ = codec_experiment
+    kbps = None if bandwidth is None else hand_loaded_codec(exp, None).supported_bandwidths[0]
+    before = hand_loaded_codec(exp, kbps)
+    codec = trained_codec(exp, kbps)
+    assert codec.spec == before.spec and codec.spec["checkpoint_sha256"] is not None
+    wave = 0.1 * torch.randn(2, 3200)
+    tokens = codec.tokens(wave)
+    assert torch.equal(tokens, before.tokens(wave))
+    with torch.no_grad():
+        assert torch.equal(codec.decode(tokens), before.decode(tokens))
+
+
+def test_audiogen_load_returns_a_codec(codec_experiment) -> None:
+    exp, _ = codec_experiment
+    loaded = audiogen.load(exp)
+    assert isinstance(loaded, api.Codec)
+    before = hand_loaded_codec(exp, None)
+    assert loaded.spec == before.spec and loaded.sample_rate == before.sample_rate
+    wave = 0.1 * torch.randn(3200)
+    tokens = loaded.encode(wave)
+    assert tokens.dtype == torch.int64 and torch.equal(tokens, before.tokens(wave[None]))
+    with torch.no_grad():
+        assert torch.equal(loaded.decode(tokens), before.decode(tokens))
+    assert loaded.resynthesize(wave).shape == (1, 3200)
+    low = loaded.with_bandwidth(before.supported_bandwidths[0])
+    assert low.encode(wave).shape[1] == 1 and loaded.encode(wave).shape[1] == before.n_q
+    assert low.spec["checkpoint_sha256"] == before.spec["checkpoint_sha256"]
 
 
 def test_folding_weight_norm_keeps_the_output() -> None:

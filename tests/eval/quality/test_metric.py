@@ -1,5 +1,6 @@
-"""qp_* metrics: a trained checkpoint loaded without its labels, equal to the network's output,
-with a card that names the weights and their checksum."""
+"""qp_* metrics: a trained checkpoint loaded (by the one loader) without its labels or
+``init_from``, equal to the network's output, with a card that names the weights and their
+checksum; ``audiogen.load`` of the checkpoint gives the same scores."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from pathlib import Path
 import pytest
 import torch
 
+import audiogen
+from audiogen import api
+from audiogen import config as cfg
 from audiogen.errors import ConfigError, SpecMismatchError
 from audiogen.eval import registry
 from audiogen.eval.base import Scorer
 from audiogen.eval.quality import correlations, load_predictor
+from audiogen.models.quality import QualityPredictor
 from audiogen.train import checkpoint
 from audiogen.train.experiment import build_task
 from audiogen.utils import file_sha256
@@ -57,6 +62,44 @@ def test_scores_equal_the_network_on_the_same_audio(saved) -> None:
     card = scorer.card("qp_stoi")
     weights = root / "checkpoints" / "step_00000005" / "model.safetensors"
     assert card["checksum"] == f"sha256 model.safetensors {file_sha256(weights)}"
+
+
+def hand_loaded(root: Path) -> tuple[torch.nn.Module, QualityPredictor]:
+    """Representation and network as the former hand-written loader built them: instantiated
+    from the stored config, ``model.*`` tensors of the (EMA, else raw) weights."""
+    directory = checkpoint.resolve(root)
+    node = checkpoint.read_config(directory)["task"]
+    representation = cfg.instantiate(node["representation"])
+    model = cfg.instantiate(node["model"])
+    weights = checkpoint.load_weights(directory, prefer_ema=True)
+    model.load_state_dict({k.removeprefix("model."): v for k, v in weights.items()
+                           if k.startswith("model.")})
+    return representation, model.eval()
+
+
+def test_the_one_loader_gives_the_hand_loaded_predictor(saved, tmp_path: Path) -> None:
+    root, task = saved
+    representation, model = hand_loaded(root)
+    wave = torch.from_numpy(harmonic_tone(0.5, 16000, 180.0, 1))[None]
+    with torch.no_grad():
+        expected = model(representation.encode(wave))[0][0]
+    loaded_representation, loaded_model, _ = load_predictor(root)
+    with torch.no_grad():
+        got = loaded_model(loaded_representation.encode(wave))[0][0]
+    assert torch.equal(got, expected)
+    estimator = audiogen.load(root)
+    assert isinstance(estimator, api.QualityEstimator) and estimator.sample_rate == 16000
+    scores = estimator(wave[0])
+    assert [float(scores[name][0]) for name in ("pesq_wb", "stoi", "mos")] == pytest.approx(
+        expected.tolist(), abs=1e-6)
+    # a fine-tuned checkpoint loads without its labels, ratings or init_from source
+    fine_tuned = {"task": {**TASK, "ratings": "/nowhere/ratings.csv", "train": "mos_head",
+                           "init_from": "/nowhere/exp", "mos_from": None}}
+    checkpoint.save(tmp_path / "checkpoints", 2, fine_tuned, task.spec, task.state_dict(),
+                    None, {})
+    again = load_predictor(tmp_path)
+    with torch.no_grad():
+        assert torch.equal(again[1](again[0].encode(wave))[0][0], expected)
 
 
 def test_missing_or_wrong_checkpoints_are_refused(saved, tmp_path: Path) -> None:

@@ -9,13 +9,21 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import save_file
 
 from audiogen.data import manifest
 from audiogen.errors import DataError
 from audiogen.models.quality import QualityPredictor
 from audiogen.representations.spectral import LogMel
 from audiogen.tasks.quality import QualityPrediction, read_ratings
+from audiogen.train import checkpoint
+from audiogen.train.experiment import build_task
+
+TASK = {"_target_": "audiogen.tasks.quality.QualityPrediction",
+        "representation": {"_target_": "audiogen.representations.spectral.LogMel",
+                           "sample_rate": 16000, "n_fft": 512, "hop_length": 160,
+                           "n_mels": 16},
+        "model": {"_target_": "audiogen.models.quality.QualityPredictor", "in_channels": 16,
+                  "dim": 16, "intermediate_dim": 24, "num_layers": 1}}
 
 
 def labelled(tiny_corpus: Path, tmp_path: Path, with_labels: bool = True) -> Path:
@@ -108,10 +116,13 @@ def test_mos_head_fine_tuning_on_ratings(tiny_corpus: Path, tmp_path: Path) -> N
     trained = make_task(None)
     with torch.no_grad():
         trained.model.input.weight.add_(1.0)
-    save_file({k: v.contiguous() for k, v in trained.state_dict().items()},
-              str(tmp_path / "model.safetensors"))
-    task = make_task(unrated, ratings=str(tmp_path / "ratings.csv"), train="mos_head",
-                     init_from=str(tmp_path), mos_from=None)
+    checkpoint.save(tmp_path / "trained" / "checkpoints", 1, {"task": TASK}, trained.spec,
+                    trained.state_dict(), None, {})
+    # init_from is loaded by the one loader when the task is built from its config
+    task = build_task({"task": {**TASK, "labels": str(unrated),
+                                "ratings": str(tmp_path / "ratings.csv"), "train": "mos_head",
+                                "init_from": str(tmp_path / "trained"), "mos_from": None}})
+    assert isinstance(task, QualityPrediction)
     assert torch.equal(task.model.input.weight, trained.model.input.weight)
     batch = batch_of(tiny_corpus, 4)
     losses = task.losses(batch, "model", 0)
