@@ -13,8 +13,8 @@ recipe folder) and ``nproc``; an argument that is exactly ``"{name}"`` of a list
 Each stage runs as ``python -m audiogen ...`` (``torchrun`` when ``distributed`` and nproc > 1),
 and on success writes ``OUT/.stages/NN_name.done`` holding its command: a later run skips a stage
 whose stamp matches its command, and reruns it when the command changed. ``run(...,
-in_process=True)`` calls :func:`audiogen.cli.main` for each single-process stage instead, which
-spares the interpreter and import start-up (the tests' smoke runs).
+call=audiogen.cli.call_in_process)`` runs each single-process stage in this process instead,
+which spares the interpreter and import start-up (the tests' smoke runs).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -126,32 +126,15 @@ def launcher(stage: Stage, nproc: int) -> list[str]:
     return [sys.executable, "-m", "audiogen"]
 
 
-def call_in_process(args: list[str]) -> int:
-    """Run one CLI command line in this process; its exit code, as the subprocess would give.
-
-    The torch thread count a command sets (the trainer's ``num_threads``) is restored after it.
-    """
-    import torch
-
-    from audiogen.cli import main
-
-    threads = torch.get_num_threads()
-    try:
-        return main(args)
-    except SystemExit as exit:  # argparse on bad usage
-        return exit.code if isinstance(exit.code, int) else 1
-    finally:
-        torch.set_num_threads(threads)
-
-
 def run(directory: str | os.PathLike, out: str | os.PathLike | None = None,
         first: int = 1, last: int | None = None, overrides: dict[str, Any] | None = None,
-        nproc: int = 1, force: bool = False, in_process: bool = False
-        ) -> list[tuple[Stage, str]]:
+        nproc: int = 1, force: bool = False,
+        call: Callable[[list[str]], int] | None = None) -> list[tuple[Stage, str]]:
     """Run stages ``first``..``last``; returns (stage, "done" | "skipped") for each.
 
-    ``in_process`` runs each stage that needs one process through :func:`call_in_process`
-    rather than a new interpreter (distributed stages with ``nproc > 1`` still use torchrun).
+    ``call`` (e.g. :func:`audiogen.cli.call_in_process`) runs each stage that needs one process
+    in this process rather than a new interpreter (distributed stages with ``nproc > 1`` still
+    use torchrun). It is passed in because the CLI sits above this module.
     """
     recipe = read(directory)
     out_dir = Path(out) if out else Path("exp") / recipe.directory.parent.name / \
@@ -172,8 +155,8 @@ def run(directory: str | os.PathLike, out: str | os.PathLike | None = None,
             continue
         print(f"[stage {stage.number} {stage.name}] audiogen {' '.join(args)}", flush=True)
         began = time.monotonic()
-        if in_process and not (stage.distributed and nproc > 1):
-            code = call_in_process(args)
+        if call is not None and not (stage.distributed and nproc > 1):
+            code = call(args)
         else:
             code = subprocess.call(launcher(stage, nproc) + args)
         if code != 0:

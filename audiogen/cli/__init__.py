@@ -53,3 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("audiogen: interrupted", file=sys.stderr)
         return 130
+
+
+def call_in_process(args: list[str]) -> int:
+    """Run one command line in this process; its exit code, as the subprocess would give
+    (recipe runs pass it to :func:`audiogen.recipe.run`). The torch thread count a command
+    sets (the trainer's ``num_threads``) is restored after it."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        return main(args)
+    except SystemExit as exit:  # argparse on bad usage
+        return exit.code if isinstance(exit.code, int) else 1
+    finally:
+        torch.set_num_threads(threads)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from audiogen import recipe
-from audiogen.cli import main
+from audiogen.cli import call_in_process, main
 from audiogen.errors import ConfigError
 
 
@@ -60,7 +60,8 @@ def test_failing_stage_reports_number_and_keeps_earlier_stamps(tmp_path: Path, i
 """
     directory = make_recipe(tmp_path, stages)
     with pytest.raises(ConfigError, match=r"stage 2 \(broken\) failed with exit code 1"):
-        recipe.run(directory, out=tmp_path / "out", in_process=in_process)
+        recipe.run(directory, out=tmp_path / "out",
+                   call=call_in_process if in_process else None)
     assert (tmp_path / "out" / ".stages" / "01_ok.done").is_file()
     assert not (tmp_path / "out" / ".stages" / "02_broken.done").exists()
 
@@ -73,26 +74,26 @@ def test_in_process_stages_call_the_cli_and_stamp_as_subprocesses_do(
     directory = make_recipe(tmp_path, stages, 'vars: {target: "{recipe}"}\n')
     spawned: list[list[str]] = []
     monkeypatch.setattr(recipe.subprocess, "call", lambda argv: spawned.append(argv) or 0)
-    done = recipe.run(directory, out=tmp_path / "out", last=3, in_process=True)
+    done = recipe.run(directory, out=tmp_path / "out", last=3, call=call_in_process)
     assert [status for _, status in done] == ["done"] * 3 and not spawned
     assert capsys.readouterr().out.count("a test recipe") == 3  # recipe show ran here, 3 times
     stamp = json.loads((tmp_path / "out" / ".stages" / "02_show_again.done").read_text())
     assert stamp["args"] == ["recipe", "show", str(directory)]
     # a distributed stage on 2 processes still goes through torchrun
-    recipe.run(directory, out=tmp_path / "two", first=3, last=3, nproc=2, in_process=True)
+    recipe.run(directory, out=tmp_path / "two", first=3, last=3, nproc=2, call=call_in_process)
     assert spawned == [[*recipe.launcher(recipe.Stage(3, "train", [], True), 2),
                         "recipe", "show", str(directory)]]
     assert "torch.distributed.run" in spawned[0]
     # bad usage exits 2 from argparse, as the subprocess would
     with pytest.raises(ConfigError, match=r"stage 4 \(usage\) failed with exit code 2"):
-        recipe.run(directory, out=tmp_path / "out", in_process=True)
+        recipe.run(directory, out=tmp_path / "out", call=call_in_process)
 
 
 def test_in_process_stage_keeps_the_torch_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
     threads = torch.get_num_threads()
     # a stand-in for a command that sets it, as the trainer's num_threads option does
     monkeypatch.setattr("audiogen.cli.main", lambda args: torch.set_num_threads(threads + 1) or 0)
-    assert recipe.call_in_process(["train", "x.yaml"]) == 0
+    assert call_in_process(["train", "x.yaml"]) == 0
     assert torch.get_num_threads() == threads
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from audiogen import recipe
+from audiogen.cli import call_in_process
 from tests.recipes.registry import smoke
 from tests.recipes.test_recipes import tiny_data
 
@@ -23,7 +24,7 @@ def test_codec_recipes_smoke(directories: tuple[Path, Path], tiny_corpus: Path,
     # the debug codec has 4 levels of 16 codes at 50 frames/s: 0.2 kbps per level
     results = recipe.run(directory, out=out, first=2, overrides={
         "data": str(data), "config": str(debug), "bandwidths": "0.4,0.8",
-        "bandwidth": 0.8, "metrics": "stoi,mel_l1"}, in_process=True)
+        "bandwidth": 0.8, "metrics": "stoi,mel_l1"}, call=call_in_process)
     assert all(status == "done" for _, status in results)
     rows = json.loads((out / "report" / "codec_report.json").read_text())
     assert [row["n_q"] for row in rows] == [2, 4]
@@ -42,7 +43,7 @@ def test_codec_recipes_smoke(directories: tuple[Path, Path], tiny_corpus: Path,
     # codec/token_vocoder: the flow decoder on the tokens of the codec just trained
     results = recipe.run(vocoder, out=tmp_path / "vocoder", first=2, overrides={
         "data": str(data), "config": str(vocoder / "debug.yaml"), "codec": str(out / "exp"),
-        "steps": 2, "metrics": "stoi,mel_l1"}, in_process=True)
+        "steps": 2, "metrics": "stoi,mel_l1"}, call=call_in_process)
     assert all(status == "done" for _, status in results)
     summary = json.loads((tmp_path / "vocoder" / "eval" / "results.json").read_text())["summary"]
     assert set(summary) == {"flow_2", "codec"}

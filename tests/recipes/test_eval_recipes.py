@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from audiogen import recipe
+from audiogen.cli import call_in_process
 from tests.recipes.registry import smoke
 
 
@@ -18,7 +19,7 @@ def test_quality_predictor_recipe_smoke(directory: Path, tiny_corpus: Path, tmp_
                  "held_out": "low", "max_seconds": "30", "held_out_items": "4",
                  "workers": "1"}
     out = tmp_path / "out"
-    results = recipe.run(directory, out=out, first=2, overrides=overrides, in_process=True)
+    results = recipe.run(directory, out=out, first=2, overrides=overrides, call=call_in_process)
     assert all(status == "done" for _, status in results)
     held_out = [json.loads(line) for line in (out / "labels/held_out/labels.jsonl").open()]
     assert held_out and {row["speaker"] for row in held_out} == {"low"}

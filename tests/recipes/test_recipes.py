@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from audiogen import recipe
+from audiogen.cli import call_in_process
 from tests.recipes.registry import RECIPES, on_disk, registered, smoke
 
 VOCODERS = sorted(p.parent.relative_to(RECIPES).as_posix()
@@ -57,7 +58,7 @@ def test_recipe_smoke(directory: Path, tiny_corpus: Path, tmp_path: Path) -> Non
         overrides["finetune_config"] = str(directory / "finetune_debug.yaml")
     out = tmp_path / "out"
     results = recipe.run(directory, out=out, first=len(building) + 1, overrides=overrides,
-                         in_process=True)
+                         call=call_in_process)
     assert all(status == "done" for _, status in results)
     test_ids = [json.loads(line)["id"] for line in (tiny_corpus / "test.jsonl").open()]
     systems = {wav.parent.parent for wav in out.glob("synth/**/*.wav")}  # ids are "spk/utt"

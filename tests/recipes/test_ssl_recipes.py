@@ -1,5 +1,5 @@
 """Smoke runs of the SSL recipes on the tiny corpus with their debug configs (stages after
-corpus building). Their 9-11 stages run in this process (``in_process=True``): as subprocesses,
+corpus building). Their 9-11 stages run in this process (``call=call_in_process``): as subprocesses,
 interpreter, torch and transformers start-up alone cost minutes of CPU."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from audiogen import recipe
+from audiogen.cli import call_in_process
 from tests.recipes.registry import smoke
 
 
@@ -35,7 +36,7 @@ def test_hubert_recipe_smoke(directory: Path, tiny_corpus: Path, tmp_path: Path)
                  "iter2_config": str(directory / "debug_iter2.yaml"), "k": "8", "iter2_k": "8",
                  "iter2_layer": "1", "probe_labels": "speaker", "probe_limit": "8"}
     out = tmp_path / "out"
-    results = recipe.run(directory, out=out, first=3, overrides=overrides, in_process=True)
+    results = recipe.run(directory, out=out, first=3, overrides=overrides, call=call_in_process)
     assert [stage.name for stage, _ in results][0] == "mfcc"
     assert all(status == "done" for _, status in results)
     for name in ("hubert_iter1", "hubert_iter2", "hubert_untrained"):
@@ -57,7 +58,7 @@ def test_units_vocoder_recipe_smoke(directory: Path, tiny_corpus: Path, tmp_path
                  "features_config": str(directory / "debug_features.yaml"),
                  "metrics": "stoi,mcd"}
     out = tmp_path / "out"
-    results = recipe.run(directory, out=out, first=2, overrides=overrides, in_process=True)
+    results = recipe.run(directory, out=out, first=2, overrides=overrides, call=call_in_process)
     assert all(status == "done" for _, status in results)
     assert (out / "kmeans_4" / "kmeans.json").is_file()
     report = json.loads((out / "units_8.json").read_text())
