@@ -36,7 +36,7 @@ def test_wav_roundtrip_is_exact_to_pcm16(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name,content,message", [
     ("missing.wav", None, "file not found"),
     ("empty.wav", b"", "file is empty"),
-    ("corrupt.wav", b"RIFF\x00\x00garbage-not-audio" * 10, "cannot decode"),
+    ("corrupt.wav", b"RIFF\x00\x00garbage-not-audio" * 10, "cannot read audio header"),
     ("notes.txt", b"hello", "unsupported format"),
 ])
 def test_bad_files_raise_audio_error_naming_the_file(tmp_path: Path, name: str, content: bytes,
