@@ -39,6 +39,16 @@ def test_shipped_models_carry_spec_and_card() -> None:
         assert meta["spec"] == audiogen.load(name).spec
 
 
+def test_the_24k_model_inverts_its_own_mel() -> None:
+    audio = torch.from_numpy(harmonic_tone(0.5, 24000, 220.0, 2))
+    vocoder = audiogen.load("mel-consistent-24k")
+    features = vocoder.encode(audio)
+    assert vocoder.sample_rate == 24000 and features.shape[1] == 100
+    wave = vocoder(features)
+    assert wave.shape == (1, features.shape[-1] * 256) and torch.isfinite(wave).all()
+    assert (vocoder.encode(wave[0]) - features).abs().mean() < 0.1
+
+
 def test_sampling_is_frozen_and_seeded() -> None:
     vocoder = audiogen.load("mel-consistent-16k").with_sampling(steps=4)
     features = vocoder.encode(torch.from_numpy(harmonic_tone(0.3, 16000, 150.0, 1)))
