@@ -27,7 +27,10 @@ from typing import Any
 
 import torch
 
+from audiogen.errors import ConfigError
 from audiogen.representations.codec import NeuralCodec
+from audiogen.representations.units import META as KMEANS_META
+from audiogen.representations.units import Codebook, UnitRepresentation
 from audiogen.tasks.base import Task
 from audiogen.tasks.codec import CodecTask
 from audiogen.tasks.quality import TARGETS, QualityPrediction
@@ -168,11 +171,63 @@ class QualityEstimator:
         return {name: scores[:, k] for k, name in enumerate(TARGETS)}
 
 
+class Units:
+    """Inference wrapper around an SSL-unit (or MFCC-unit) model: a k-means folder from
+    ``audiogen units fit`` and the features it was fit on, rebuilt from the spec the folder
+    stores (an SSL model stored under a hub id is read from the local hub cache; one saved in a
+    folder is named only by the folder's name, so pass the folder as ``ssl_model``; either way
+    its checkpoint hash is checked). ``encode(wave)``: (T,) or (B, T) audio at
+    :attr:`sample_rate` -> int64 unit ids (B, frames)."""
+
+    def __init__(self, units: UnitRepresentation) -> None:
+        self.units = units.eval()
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.units.sample_rate)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return dict(self.units.spec)
+
+    @property
+    def num_units(self) -> int:
+        return int(self.units.num_units)
+
+    @torch.no_grad()
+    def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.units.encode(_batch(wave))[:, 0].round().long()
+
+
+def features_from_spec(spec: dict[str, Any], ssl_model: str | os.PathLike | None = None
+                       ) -> Any:
+    """The SSL or MFCC representation that a stored features spec describes; ``ssl_model``
+    locates the SSL model when the spec names a local folder."""
+    from audiogen.representations.cepstral import MFCC
+    from audiogen.representations.ssl import SSLFeatures
+
+    if spec.get("type") == "ssl":
+        return SSLFeatures(str(ssl_model or spec["model"]), spec["layer"],
+                           padding=spec.get("padding", "none"))
+    if spec.get("type") == "mfcc":
+        return MFCC(spec["sample_rate"], spec["n_fft"], spec["hop_length"], spec["n_mels"],
+                    spec["n_mfcc"], spec["deltas"])
+    raise ConfigError(f"k-means over features of type {spec.get('type')!r} cannot be rebuilt "
+                      "from its spec (ssl and mfcc can)")
+
+
 def load(name_or_path: str | os.PathLike, device: str = "cpu",
-         sampling: Sampling = Sampling()) -> Vocoder | Codec | QualityEstimator:
+         sampling: Sampling = Sampling(), ssl_model: str | os.PathLike | None = None
+         ) -> Vocoder | Codec | QualityEstimator | Units:
     """Load a shipped or trained model for inference (no training-only parts): a
     :class:`Codec` for a codec experiment, a :class:`QualityEstimator` for a quality
-    predictor, else a :class:`Vocoder`."""
+    predictor, :class:`Units` for a k-means folder (``ssl_model``: where its SSL model is,
+    when that is a local folder), else a :class:`Vocoder`."""
+    path = Path(name_or_path)
+    if (path / KMEANS_META).is_file():
+        book = Codebook.load(path)
+        features = features_from_spec(book.features_spec, ssl_model)
+        return Units(UnitRepresentation(features, str(path)).to(device))
     kind = stored_task_class(name_or_path)
     if kind is not None and issubclass(kind, CodecTask):
         return Codec(trained_codec(resolve(name_or_path), device=device))
