@@ -43,8 +43,9 @@ from audiogen.train.loading import (
     trained_codec,
 )
 
-__all__ = ["PRETRAINED", "Codec", "QualityEstimator", "Sampling", "Vocoder",
-           "export_pretrained", "load", "load_task_any", "pretrained_names", "resolve"]
+__all__ = ["PRETRAINED", "Codec", "InferenceModel", "QualityEstimator", "Sampling", "Units",
+           "Vocoder", "export_pretrained", "load", "load_task_any", "pretrained_names",
+           "resolve"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,28 @@ class Sampling:
     seed: int = 0
 
 
-class Vocoder:
+class InferenceModel:
+    """What every object :func:`load` returns shares: the wrapped module (in eval mode), its
+    :attr:`sample_rate` and its feature :attr:`spec`."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.module = module.eval()
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.module.sample_rate)  # type: ignore[arg-type]
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return dict(self.module.spec)  # type: ignore[arg-type]
+
+
+def _batch(wave: torch.Tensor) -> torch.Tensor:
+    wave = torch.as_tensor(wave, dtype=torch.float32)
+    return wave[None] if wave.dim() == 1 else wave
+
+
+class Vocoder(InferenceModel):
     """Inference wrapper around a trained (or training-free) vocoder task.
 
     ``encode(wave)``: (T,) or (B, T) audio at :attr:`sample_rate` -> (B, dim, frames) features;
@@ -67,23 +89,13 @@ class Vocoder:
     """
 
     def __init__(self, task: Task, sampling: Sampling = Sampling()) -> None:
-        self.task = task.eval()
+        super().__init__(task)
+        self.task = task
         self.sampling = sampling
-
-    @property
-    def sample_rate(self) -> int:
-        return int(self.task.sample_rate)
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        return dict(self.task.spec)
 
     @torch.no_grad()
     def encode(self, wave: torch.Tensor) -> torch.Tensor:
-        wave = torch.as_tensor(wave, dtype=torch.float32)
-        if wave.dim() == 1:
-            wave = wave[None]
-        return self.task.representation.encode(wave)
+        return self.task.representation.encode(_batch(wave))
 
     @torch.no_grad()
     def __call__(self, features: torch.Tensor, sampling: Sampling | None = None
@@ -102,12 +114,7 @@ class Vocoder:
         return Vocoder(self.task, replace(self.sampling, **changes))
 
 
-def _batch(wave: torch.Tensor) -> torch.Tensor:
-    wave = torch.as_tensor(wave, dtype=torch.float32)
-    return wave[None] if wave.dim() == 1 else wave
-
-
-class Codec:
+class Codec(InferenceModel):
     """Inference wrapper around a trained codec (:class:`NeuralCodec`, raw weights, the spec
     naming the weights file's SHA-256, as ``audiogen extract tokens`` writes it).
 
@@ -117,15 +124,8 @@ class Codec:
     """
 
     def __init__(self, codec: NeuralCodec) -> None:
-        self.codec = codec.eval()
-
-    @property
-    def sample_rate(self) -> int:
-        return int(self.codec.sample_rate)
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        return dict(self.codec.spec)
+        super().__init__(codec)
+        self.codec = codec
 
     @property
     def bandwidth(self) -> float:
@@ -150,20 +150,13 @@ class Codec:
         return Codec(codec)
 
 
-class QualityEstimator:
+class QualityEstimator(InferenceModel):
     """Inference wrapper around a trained quality predictor: ``__call__(wave)`` with (T,) or
     (B, T) audio at :attr:`sample_rate` -> ``{"pesq_wb", "stoi", "mos"}``, each (B,)."""
 
     def __init__(self, task: QualityPrediction) -> None:
-        self.task = task.eval()
-
-    @property
-    def sample_rate(self) -> int:
-        return int(self.task.sample_rate)
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        return dict(self.task.spec)
+        super().__init__(task)
+        self.task = task
 
     @torch.no_grad()
     def __call__(self, wave: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -171,7 +164,7 @@ class QualityEstimator:
         return {name: scores[:, k] for k, name in enumerate(TARGETS)}
 
 
-class Units:
+class Units(InferenceModel):
     """Inference wrapper around an SSL-unit (or MFCC-unit) model: a k-means folder from
     ``audiogen units fit`` and the features it was fit on, rebuilt from the spec the folder
     stores (an SSL model stored under a hub id is read from the local hub cache; one saved in a
@@ -180,15 +173,8 @@ class Units:
     :attr:`sample_rate` -> int64 unit ids (B, frames)."""
 
     def __init__(self, units: UnitRepresentation) -> None:
-        self.units = units.eval()
-
-    @property
-    def sample_rate(self) -> int:
-        return int(self.units.sample_rate)
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        return dict(self.units.spec)
+        super().__init__(units)
+        self.units = units
 
     @property
     def num_units(self) -> int:
