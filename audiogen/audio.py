@@ -70,19 +70,24 @@ def load(
     A read longer than :func:`max_seconds` is refused before anything is decoded.
     """
     path = _check_path(path)
-    file_rate, total, _ = info(path)
-    length = (total - offset if frames < 0 else min(frames, total - offset))
-    limit = max_seconds()
-    if file_rate > 0 and length / file_rate > limit:
-        raise AudioError(path, f"is {format_duration(length / file_rate)} long; audiogen reads "
-                         f"at most {format_duration(limit)} per file (split it, or raise "
-                         f"{MAX_SECONDS_VARIABLE})")
     try:
-        data, file_rate = soundfile.read(
-            str(path), start=offset, frames=frames, dtype="float32", always_2d=True
-        )
-    except (RuntimeError, soundfile.LibsndfileError, ValueError) as error:
-        raise AudioError(path, f"cannot decode audio ({error})") from None
+        handle = soundfile.SoundFile(str(path))  # opened once: header, length check, samples
+    except (RuntimeError, soundfile.LibsndfileError) as error:
+        raise AudioError(path, f"cannot read audio header ({error})") from None
+    with handle:
+        file_rate = handle.samplerate
+        length = handle.frames - offset if frames < 0 else min(frames, handle.frames - offset)
+        limit = max_seconds()
+        if file_rate > 0 and length / file_rate > limit:
+            raise AudioError(path, f"is {format_duration(length / file_rate)} long; audiogen "
+                             f"reads at most {format_duration(limit)} per file (split it, or "
+                             f"raise {MAX_SECONDS_VARIABLE})")
+        try:
+            if offset:
+                handle.seek(offset)
+            data = handle.read(frames, dtype="float32", always_2d=True)
+        except (RuntimeError, soundfile.LibsndfileError, ValueError) as error:
+            raise AudioError(path, f"cannot decode audio ({error})") from None
     if data.shape[0] == 0:
         raise AudioError(path, "audio has zero length")
     if not np.isfinite(data).all():
