@@ -33,6 +33,7 @@ from audiogen.representations.units import META as KMEANS_META
 from audiogen.representations.units import Codebook, UnitRepresentation
 from audiogen.tasks.base import Task
 from audiogen.tasks.codec import CodecTask
+from audiogen.tasks.enhance import AudioToAudio
 from audiogen.tasks.quality import TARGETS, QualityPrediction
 from audiogen.train.loading import (
     PRETRAINED,
@@ -43,7 +44,7 @@ from audiogen.train.loading import (
     trained_codec,
 )
 
-__all__ = ["PRETRAINED", "Codec", "InferenceModel", "QualityEstimator", "Sampling", "Units",
+__all__ = ["PRETRAINED", "Codec", "Enhancer", "InferenceModel", "QualityEstimator", "Sampling", "Units",
            "Vocoder", "export_pretrained", "load", "load_task_any", "pretrained_names",
            "resolve"]
 
@@ -112,6 +113,29 @@ class Vocoder(InferenceModel):
     def with_sampling(self, **changes: Any) -> Vocoder:
         """The same model with other sampling settings (fields of :class:`Sampling`)."""
         return Vocoder(self.task, replace(self.sampling, **changes))
+
+
+class Enhancer(InferenceModel):
+    """Inference wrapper around an audio-to-audio model (denoiser, bandwidth extender, codec
+    repair): ``__call__(wave, sample_rate=None)`` with (T,) or (B, T) audio -> (B, T) restored
+    audio at :attr:`sample_rate`; input at another ``sample_rate`` is resampled first (sinc).
+    Signals longer than ``chunk_seconds`` are restored in overlapping chunks."""
+
+    def __init__(self, task: AudioToAudio, sampling: Sampling = Sampling(),
+                 chunk_seconds: float = 10.0) -> None:
+        super().__init__(task)
+        self.task, self.sampling, self.chunk_seconds = task, sampling, chunk_seconds
+
+    @torch.no_grad()
+    def __call__(self, wave: torch.Tensor, sample_rate: int | None = None) -> torch.Tensor:
+        from audiogen.audio import resample
+        from audiogen.inference.enhance import enhance_wave
+
+        wave = _batch(wave)
+        if sample_rate is not None and sample_rate != self.sample_rate:
+            wave = resample(wave, sample_rate, self.sample_rate)
+        generator = torch.Generator(device=wave.device).manual_seed(self.sampling.seed)
+        return enhance_wave(self.task, wave, self.sampling.steps, generator, self.chunk_seconds)
 
 
 class Codec(InferenceModel):
@@ -204,11 +228,12 @@ def features_from_spec(spec: dict[str, Any], ssl_model: str | os.PathLike | None
 
 def load(name_or_path: str | os.PathLike, device: str = "cpu",
          sampling: Sampling = Sampling(), ssl_model: str | os.PathLike | None = None
-         ) -> Vocoder | Codec | QualityEstimator | Units:
+         ) -> Vocoder | Codec | QualityEstimator | Units | Enhancer:
     """Load a shipped or trained model for inference (no training-only parts): a
     :class:`Codec` for a codec experiment, a :class:`QualityEstimator` for a quality
     predictor, :class:`Units` for a k-means folder (``ssl_model``: where its SSL model is,
-    when that is a local folder), else a :class:`Vocoder`."""
+    when that is a local folder), an :class:`Enhancer` for an audio-to-audio model, else a
+    :class:`Vocoder`."""
     path = Path(name_or_path)
     if (path / KMEANS_META).is_file():
         book = Codebook.load(path)
@@ -220,6 +245,8 @@ def load(name_or_path: str | os.PathLike, device: str = "cpu",
     task = load_task_any(name_or_path, device)
     if isinstance(task, QualityPrediction):
         return QualityEstimator(task)
+    if isinstance(task, AudioToAudio):
+        return Enhancer(task, sampling)
     if hasattr(task, "discriminators"):  # the GAN vocoder's critics: training only
         del task.discriminators
     return Vocoder(task, sampling)

@@ -11,11 +11,13 @@ import math
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
 from audiogen import audio
 from audiogen.data import manifest
+from audiogen.data.degrade import Degradation, degrade
 from audiogen.errors import DataError
 
 
@@ -25,11 +27,14 @@ class AudioDataset(Dataset):
     With ``segment_seconds`` set (training) each item is a crop of that length placed by the
     item's seed; utterances are zero-padded when shorter. Without it (evaluation) each item is
     the whole utterance. Items are dicts: ``audio`` (1, T), ``length``, ``id``, ``speaker``.
+    With a ``degradation`` (audio-to-audio training) each item also has ``degraded`` (1, T):
+    the same audio degraded with parameters drawn from the item's seed, so a resumed or
+    repeated run degrades every crop exactly as before.
     """
 
     def __init__(self, manifest_path: str | Path | list[str], sample_rate: int,
                  segment_seconds: float | None = None, min_seconds: float = 0.0,
-                 max_items: int | None = None) -> None:
+                 max_items: int | None = None, degradation: Degradation | None = None) -> None:
         paths = manifest_path if isinstance(manifest_path, list) else [manifest_path]
         self.manifest_path = Path(paths[0])
         rows = [u for path in paths for u in manifest.read(path) if u.duration >= min_seconds]
@@ -41,6 +46,7 @@ class AudioDataset(Dataset):
         self.utterances = rows
         self.sample_rate = sample_rate
         self.segment = None if segment_seconds is None else int(segment_seconds * sample_rate)
+        self.degradation = degradation
 
     def __len__(self) -> int:
         return len(self.utterances)
@@ -53,8 +59,13 @@ class AudioDataset(Dataset):
             length = wave.shape[-1]
         else:
             wave, length = self._crop(utterance, seed)
-        return {"audio": wave, "length": length, "id": utterance.id,
+        item = {"audio": wave, "length": length, "id": utterance.id,
                 "speaker": utterance.speaker}
+        if self.degradation is not None:
+            rng = np.random.default_rng(seed)
+            degraded, _ = degrade(wave[0].numpy(), self.sample_rate, self.degradation, rng)
+            item["degraded"] = torch.from_numpy(degraded)[None]
+        return item
 
     def _crop(self, utterance: manifest.Utterance, seed: int) -> tuple[torch.Tensor, int]:
         """Read only the cropped window (plus resampling margin) from disk: the window,
@@ -117,13 +128,20 @@ class StepBatchSampler(Sampler):
 
 
 def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Pad ``audio`` to the longest item: ``audio`` (B, 1, T_max), ``lengths`` (B,), lists."""
+    """Pad ``audio`` (and ``degraded`` when items have it) to the longest item: (B, 1, T_max);
+    ``lengths`` (B,), lists of ids and speakers."""
     longest = max(item["audio"].shape[-1] for item in items)
-    batch = torch.zeros(len(items), 1, longest)
-    for row, item in enumerate(items):
-        batch[row, :, : item["audio"].shape[-1]] = item["audio"]
-    return {"audio": batch, "lengths": torch.tensor([item["length"] for item in items]),
-            "ids": [item["id"] for item in items], "speakers": [item["speaker"] for item in items]}
+    batch = {"lengths": torch.tensor([item["length"] for item in items]),
+             "ids": [item["id"] for item in items],
+             "speakers": [item["speaker"] for item in items]}
+    for key in ("audio", "degraded"):
+        if key not in items[0]:
+            continue
+        padded = torch.zeros(len(items), 1, longest)
+        for row, item in enumerate(items):
+            padded[row, :, : item[key].shape[-1]] = item[key]
+        batch[key] = padded
+    return batch
 
 
 def bucket_by_length(lengths: list[int], batch_size: int) -> list[list[int]]:

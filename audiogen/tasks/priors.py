@@ -148,3 +148,32 @@ class DecodedPrior(Prior):
             if missing > 0:
                 state = torch.nn.functional.pad(state, (0, missing))
             return state[..., : shape[-1]]
+
+
+class ConditionPrior(Prior):
+    """Starts the path at the condition itself: x_0 = features + noise * N(0, I).
+
+    For audio-to-audio models whose condition is the degraded signal in the state's own
+    representation (FlowSE's mean path from the noisy to the clean spectrum, with the noise
+    scale shrinking along the path). ``noise: 0`` makes it deterministic (a predictive model
+    trained at t = 0 then maps the degraded spectrum to the clean one in one step).
+    """
+
+    zero_mean = False
+
+    def __init__(self, noise: float = 0.5) -> None:
+        super().__init__()
+        if noise < 0:
+            raise ConfigError(f"ConditionPrior: noise {noise} is negative")
+        self.noise = noise
+
+    def bind(self, representation: Representation, state: Representation) -> None:
+        if representation.spec != state.spec:
+            raise ConfigError("ConditionPrior needs the condition and the state in one "
+                              f"representation; got {representation.spec} and {state.spec}")
+
+    def std(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        return torch.full((), self.noise, device=features.device)
+
+    def mean(self, features: torch.Tensor, shape: torch.Size) -> torch.Tensor | None:
+        return features.float()[..., : shape[-1]]

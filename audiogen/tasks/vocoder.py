@@ -88,9 +88,11 @@ class GenerativeVocoder(Task):
         return {**self.representation.spec, "state": self.state.spec}
 
     # ------------------------------------------------------------------ training
-    def _prepare(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Trim (B, T) audio to whole frames; return (audio, features, state x_1)."""
+    def _prepare(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Trim the batch's (B, 1, T) audio to whole frames; return (audio, features, state
+        x_1)."""
         hop = self.representation.hop_length
+        wave = batch["audio"][:, 0]
         wave = wave[:, : (wave.shape[-1] // hop) * hop]
         with torch.no_grad():
             features = self.representation.encode(wave)
@@ -98,7 +100,7 @@ class GenerativeVocoder(Task):
         return wave, features, x_1
 
     def losses(self, batch: dict[str, Any], phase: str, step: int) -> dict[str, torch.Tensor]:
-        wave, features, x_1 = self._prepare(batch["audio"][:, 0])
+        wave, features, x_1 = self._prepare(batch)
         x_0 = self.prior.sample(features, x_1.shape)
         t = sample_time(x_1.shape[0], self.time_density, device=x_1.device)
         x_t, _ = self.path.sample(x_1, x_0, t, self.prediction)
@@ -165,7 +167,7 @@ class GenerativeVocoder(Task):
 
     @torch.no_grad()
     def validate(self, batch: dict[str, Any]) -> dict[str, Any]:
-        wave, features, _ = self._prepare(batch["audio"][:, 0])
+        wave, features, _ = self._prepare(batch)
         audio = self.synthesize(features)
         mel = MelL1Loss(self.representation)(audio, wave)
         return {"mel_l1": float(mel), "audio": audio[:, None]}

@@ -16,6 +16,7 @@ class DataOptions:
     batch_size: int = 16
     num_workers: int = 0
     valid_items: int = 8
+    degrade: dict | None = None  # a Degradation node: audio-to-audio tasks train on its output
 
 
 @dataclass(frozen=True)

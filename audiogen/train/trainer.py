@@ -17,6 +17,7 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from audiogen import config as cfg
 from audiogen.data.dataset import AudioDataset, StepBatchSampler, collate
 from audiogen.tasks.base import Task
 from audiogen.train import checkpoint
@@ -32,6 +33,8 @@ class Trainer:
                  options: TrainerOptions, exp_dir: str | Path, config: dict) -> None:
         self.task, self.data, self.optim, self.options = task, data, optimizer, options
         self.exp_dir, self.config = Path(exp_dir), config
+        self.degradation = (cfg.instantiate(data.degrade, where="data.degrade")
+                            if data.degrade else None)
         if options.num_threads:
             torch.set_num_threads(options.num_threads)
         self.accelerator = Accelerator(cpu=options.device == "cpu",
@@ -107,7 +110,8 @@ class Trainer:
 
     # ----------------------------------------------------------------- data
     def _train_batches(self) -> Iterator[dict[str, Any]]:
-        dataset = AudioDataset(self.data.train, self.task.sample_rate, self.data.segment_seconds)
+        dataset = AudioDataset(self.data.train, self.task.sample_rate, self.data.segment_seconds,
+                               degradation=self.degradation)
         sampler = StepBatchSampler(len(dataset), self.data.batch_size, self.options.seed,
                                    start_batch=self.step * self.options.grad_accum,
                                    rank=self.accelerator.process_index,
@@ -122,7 +126,7 @@ class Trainer:
         if not self.data.valid:
             return []
         dataset = AudioDataset(self.data.valid, self.task.sample_rate,
-                               max_items=self.data.valid_items)
+                               max_items=self.data.valid_items, degradation=self.degradation)
         return [{k: v.to(self.device) if torch.is_tensor(v) else v
                  for k, v in collate([dataset[i]]).items()} for i in range(len(dataset))]
 

@@ -82,3 +82,22 @@ def test_mcd_aligns_a_delayed_copy_by_dtw(clean: np.ndarray) -> None:
     delayed = np.concatenate([np.zeros(1024, np.float32), clean])[: len(clean)]
     aligned = value("mcd", delayed, clean)
     assert aligned < 0.5 * value("mcd", with_noise(clean, 20.0), clean)
+
+
+def test_high_band_lsd_sees_only_the_removed_band(clean: np.ndarray) -> None:
+    """Removing everything above 4 kHz leaves the low half of the bins exact, so the full-band
+    LSD (RMS over all bins) is the high-band one times sqrt(1/2); a change below 4 kHz only
+    leaves the high-band LSD at zero."""
+    from audiogen.data.degrade import band_limit
+    from audiogen.eval.spectral import Spectral, LSD, LSD_HF
+
+    scorer = Spectral([LSD, LSD_HF], lsd_cutoff_hz=4000.0)
+    lowpassed = band_limit(clean, 16000, 0.0, 4000.0)
+    scores = scorer.score(lowpassed, clean, 16000)
+    assert scores["lsd"] > 1.0
+    assert scores["lsd_hf"] / scores["lsd"] == pytest.approx(np.sqrt(2.0), rel=0.02)
+    quieter_low = band_limit(clean, 16000, 0.0, 3000.0) * 0.5 + band_limit(clean, 16000, 3000.0,
+                                                                          8000.0)
+    assert scorer.score(quieter_low.astype(np.float32), clean, 16000)["lsd_hf"] < 0.05
+    with pytest.raises(ValueError, match="Nyquist"):
+        Spectral([LSD_HF], lsd_cutoff_hz=8000.0).score(clean, clean, 16000)

@@ -53,8 +53,7 @@ def test_training_loss_and_sampler_share_one_time_convention(name: str) -> None:
     on the data: t, x_t and the target follow the same convention in training and sampling."""
     path, overrides, solver, grid = PATHS[name]
     task = tiny(path, *overrides)
-    wave = speech_like(1, 0.25)[:, 0]
-    wave, features, x_1 = task._prepare(wave)
+    wave, features, x_1 = task._prepare({"audio": speech_like(1, 0.25)})
     task.network = Oracle(task, x_1)
     losses = task.losses({"audio": wave[:, None]}, "model", step=0)
     assert float(losses["path"]) < 1e-6
@@ -79,7 +78,7 @@ def test_memorised_utterance_sampling_error_falls_as_steps_rise(name: str) -> No
     path, overrides, solver, grid = MEMORISED[name]
     task = tiny(path, *overrides)
     batch = {"audio": speech_like(1, 0.25).expand(4, 1, -1).contiguous()}
-    wave, features, x_1 = task._prepare(batch["audio"][:1, 0])
+    wave, features, x_1 = task._prepare({"audio": batch["audio"][:1]})
     optimizer = torch.optim.Adam(task.network.parameters(), lr=3e-3)
     torch.manual_seed(0)
     for step in range(250):
