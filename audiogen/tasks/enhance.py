@@ -63,6 +63,8 @@ class GenerativeEnhancer(GenerativeVocoder, AudioToAudio):
     ``ConditionPrior(noise=sigma)``, uniform times, ~5 Euler steps (FlowSE); *diffusion*: a
     Gaussian prior on a VP schedule, conditioned on the degraded spectrum. ``network`` is
     completed with ``state_channels`` and ``cond_channels`` like the vocoders'.
+    ``keep_below_hz`` copies the input's bins below that frequency into the output (see
+    :meth:`finish`).
     """
 
     def __init__(self, representation: Representation,
@@ -71,14 +73,34 @@ class GenerativeEnhancer(GenerativeVocoder, AudioToAudio):
                  prior: Prior | None = None, time_density: TimeDensity = "uniform",
                  time_weighting: TimeWeighting = "none", spectral_weight: float = 1.0,
                  path_weight: float = 1.0, steps: int = 5, solver: str = "euler",
-                 grid: str = "uniform") -> None:
+                 grid: str = "uniform", keep_below_hz: float | None = None) -> None:
         super().__init__(representation, state if state is not None else representation,
                          network, schedule, prediction=prediction, prior=prior,
                          time_density=time_density, time_weighting=time_weighting,
                          spectral_weight=spectral_weight, path_weight=path_weight, steps=steps,
                          solver=solver, grid=grid)
+        self.keep_below_hz = keep_below_hz
+        if keep_below_hz is not None:
+            if self.representation.spec != self.state.spec or "n_fft" not in self.state.spec:
+                raise ConfigError("keep_below_hz needs the condition and the state in one "
+                                  "STFT representation")
+            if not 0 < keep_below_hz < self.sample_rate / 2:
+                raise ConfigError(f"keep_below_hz {keep_below_hz} is not between 0 and the "
+                                  f"Nyquist frequency {self.sample_rate / 2}")
 
     multi_step = True
+
+    def finish(self, x_1: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """With ``keep_below_hz`` (bandwidth extension), the bins below it are the input's:
+        the model only writes the band the input lacks, so what was there stays exact."""
+        if self.keep_below_hz is None:
+            return x_1
+        bins = x_1.shape[1] // 2
+        kept = int(self.keep_below_hz * self.state.spec["n_fft"] / self.sample_rate)
+        out = x_1.clone()
+        for part in (0, bins):  # the real, then the imaginary rows of the packed state
+            out[:, part:part + kept] = features[:, part:part + kept].to(out.dtype)
+        return out
 
     def _prepare(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         hop = self.representation.hop_length

@@ -110,7 +110,8 @@ class GenerativeVocoder(Task):
         result = {"path": flow}
         total = self.path_weight * flow
         if self.spectral_loss is not None or self.mel_loss is not None:
-            estimate = self.path.to_data(output.float(), self.prediction, x_t, t)
+            estimate = self.finish(self.path.to_data(output.float(), self.prediction, x_t, t),
+                                   features)
             audio = self.state.decode(estimate)[..., : wave.shape[-1]]
             if self.spectral_loss is not None:
                 result["mrstft"] = self.spectral_loss(audio, wave)
@@ -162,8 +163,12 @@ class GenerativeVocoder(Task):
                                   "zero-mean prior; use euler, heun, midpoint or "
                                   "dpm_solver_pp_2m")
             extra = {"prior_std": self.prior.std(features, shape)}
-        x_1 = run(field, x, times, generator, **extra)
+        x_1 = self.finish(run(field, x, times, generator, **extra), features)
         return self.state.decode(x_1)[..., :length]
+
+    def finish(self, x_1: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """The sampled state before decoding; a hook for tasks that fix part of it."""
+        return x_1
 
     @torch.no_grad()
     def validate(self, batch: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Build a training run from a resolved config and train it.
 
 An experiment config has four sections: ``task`` (a ``_target_`` node), ``data``, ``optimizer``
-and ``trainer`` (fields of :mod:`audiogen.train.options`). Trained tasks are loaded back by
+and ``trainer`` (fields of :mod:`audiogen.train.options`), and optionally ``vars``: free values
+that other sections reference as ``${vars.name}`` (a path a recipe overrides once, such as the
+noise corpus that a degradation deep inside ``data.degrade`` reads). Trained tasks are loaded back by
 :mod:`audiogen.train.loading`, which also builds the task (:func:`build_task`, re-exported
 here).
 """
@@ -21,7 +23,7 @@ from audiogen.train.options import DataOptions, OptimizerOptions, TrainerOptions
 __all__ = ["SECTIONS", "build_task", "check_sections", "train"]
 
 SECTIONS = {"task": None, "data": DataOptions, "optimizer": OptimizerOptions,
-            "trainer": TrainerOptions}
+            "trainer": TrainerOptions, "vars": None}
 
 
 def check_sections(config: dict) -> None:
