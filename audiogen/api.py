@@ -44,8 +44,8 @@ from audiogen.train.loading import (
     trained_codec,
 )
 
-__all__ = ["PRETRAINED", "Codec", "Enhancer", "InferenceModel", "QualityEstimator", "Sampling", "Units",
-           "Vocoder", "export_pretrained", "load", "load_task_any", "pretrained_names",
+__all__ = ["PRETRAINED", "Codec", "Enhancer", "InferenceModel", "QualityEstimator", "Sampling",
+           "Units", "Vocoder", "export_pretrained", "load", "load_task_any", "pretrained_names",
            "resolve"]
 
 

@@ -29,7 +29,8 @@ from audiogen.cli import (
 from audiogen.errors import AudiogenError
 
 # In the order of ``audiogen --help``.
-GROUPS = (data, train, recipe, synthesize, enhance, extract, evaluate, bench, quality, ssl, listen, codec)
+GROUPS = (data, train, recipe, synthesize, enhance, extract, evaluate, bench, quality, ssl, listen,
+          codec)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,9 +3,9 @@
 An experiment config has four sections: ``task`` (a ``_target_`` node), ``data``, ``optimizer``
 and ``trainer`` (fields of :mod:`audiogen.train.options`), and optionally ``vars``: free values
 that other sections reference as ``${vars.name}`` (a path a recipe overrides once, such as the
-noise corpus that a degradation deep inside ``data.degrade`` reads). Trained tasks are loaded back by
-:mod:`audiogen.train.loading`, which also builds the task (:func:`build_task`, re-exported
-here).
+noise corpus that a degradation deep inside ``data.degrade`` reads). Trained tasks are loaded
+back by :mod:`audiogen.train.loading`, which also builds the task (:func:`build_task`,
+re-exported here).
 """
 
 from __future__ import annotations

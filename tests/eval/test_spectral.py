@@ -89,7 +89,7 @@ def test_high_band_lsd_sees_only_the_removed_band(clean: np.ndarray) -> None:
     LSD (RMS over all bins) is the high-band one times sqrt(1/2); a change below 4 kHz only
     leaves the high-band LSD at zero."""
     from audiogen.data.degrade import band_limit
-    from audiogen.eval.spectral import Spectral, LSD, LSD_HF
+    from audiogen.eval.spectral import LSD, LSD_HF, Spectral
 
     scorer = Spectral([LSD, LSD_HF], lsd_cutoff_hz=4000.0)
     lowpassed = band_limit(clean, 16000, 0.0, 4000.0)
