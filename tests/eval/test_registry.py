@@ -9,9 +9,9 @@ from audiogen.eval import METRICS, registry
 from audiogen.eval.cepstrum import MelCepstralDistortion
 from audiogen.eval.intrusive import Waveform
 
-NAMES = ["pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "snr", "lsd", "lsd_hf", "mel_l1", "mstft", "mcd",
-         "f0_rmse", "vuv_f1", "periodicity", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak",
-         "dnsmos_p808", "plcmos", "utmos", "fad", "qp_pesq", "qp_stoi", "qp_mos"]
+NAMES = ["pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "snr", "lsd", "lsd_hf", "mel_l1",
+         "mstft", "mcd", "f0_rmse", "vuv_f1", "periodicity", "dnsmos_ovrl", "dnsmos_sig",
+         "dnsmos_bak", "dnsmos_p808", "plcmos", "utmos", "fad", "qp_pesq", "qp_stoi", "qp_mos"]
 
 
 def test_metric_names_are_exact_and_each_group_has_a_scorer() -> None:
@@ -21,7 +21,8 @@ def test_metric_names_are_exact_and_each_group_has_a_scorer() -> None:
     assert reference_free == {"dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808",
                               "plcmos", "utmos", "qp_pesq", "qp_stoi", "qp_mos"}
     lower_is_better = {name for name, metric in METRICS.items() if not metric.higher_is_better}
-    assert lower_is_better == {"lsd", "lsd_hf", "mel_l1", "mstft", "mcd", "f0_rmse", "periodicity", "fad"}
+    assert lower_is_better == {"lsd", "lsd_hf", "mel_l1", "mstft", "mcd", "f0_rmse", "periodicity",
+                               "fad"}
     assert METRICS["pesq_wb"].sample_rate == 16000 and METRICS["pesq_nb"].sample_rate == 8000
 
 
