@@ -60,7 +60,6 @@ def enhance_wave(task: AudioToAudio, wave: torch.Tensor, steps: int | None = Non
         return task.enhance(wave, steps=steps, generator=generator)
     stride = chunk - overlap
     count = 1 + math.ceil((length - chunk) / stride)
-    ramp = 0.5 - 0.5 * torch.cos(torch.linspace(0.0, math.pi, overlap, device=wave.device))
     out = wave.new_zeros(wave.shape)
     for index in range(count):
         start = min(index * stride, length - chunk)
@@ -69,17 +68,16 @@ def enhance_wave(task: AudioToAudio, wave: torch.Tensor, steps: int | None = Non
         if index > 0:
             previous_end = min((index - 1) * stride, length - chunk) + chunk
             fade = previous_end - start  # the overlap with the previous chunk
-            weight[:fade] = _ramp(ramp, fade)
-            out[..., start:previous_end] *= 1.0 - _ramp(ramp, fade)
+            rising = _rising_fade(fade, wave.device)
+            weight[:fade] = rising
+            out[..., start:previous_end] *= 1.0 - rising
         out[..., start:start + chunk] += piece * weight
     return out
 
 
-def _ramp(ramp: torch.Tensor, size: int) -> torch.Tensor:
+def _rising_fade(size: int, device: torch.device) -> torch.Tensor:
     """A rising raised-cosine fade of ``size`` samples (the last chunk may overlap more)."""
-    if size == ramp.numel():
-        return ramp
-    return 0.5 - 0.5 * torch.cos(torch.linspace(0.0, math.pi, size, device=ramp.device))
+    return 0.5 - 0.5 * torch.cos(torch.linspace(0.0, math.pi, size, device=device))
 
 
 def enhance(model: str | os.PathLike | Task, inputs: str | os.PathLike, out: str | os.PathLike,
