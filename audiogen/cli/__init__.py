@@ -22,6 +22,7 @@ from audiogen.cli import (
     listen,
     quality,
     recipe,
+    speaker,
     ssl,
     synthesize,
     train,
@@ -30,7 +31,7 @@ from audiogen.errors import AudiogenError
 
 # In the order of ``audiogen --help``.
 GROUPS = (data, train, recipe, synthesize, enhance, extract, evaluate, bench, quality, ssl, listen,
-          codec)
+          codec, speaker)
 
 
 def build_parser() -> argparse.ArgumentParser:

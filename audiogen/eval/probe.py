@@ -39,27 +39,39 @@ def pooled_layers(ssl: SSLFeatures, utterances: list[Utterance], progress: bool 
     return np.stack(rows)
 
 
+def mfcc_statistics(mfcc: Representation, wave: torch.Tensor) -> np.ndarray:
+    """(2 * dim,) mean and standard deviation over frames of the MFCCs of (1, T) audio at
+    ``mfcc.sample_rate``."""
+    features = mfcc.encode(wave)[0]
+    return torch.cat([features.mean(-1), features.std(-1)]).numpy()
+
+
 def pooled_mfcc(mfcc: Representation, utterances: list[Utterance], progress: bool = True
                 ) -> np.ndarray:
     """(utterances, 2 * dim) mean and standard deviation of MFCC frames."""
     rows = []
     for utterance in tqdm(utterances, desc="mfcc", disable=not progress):
         wave, _ = audio.load(utterance.path, mfcc.sample_rate)
-        features = mfcc.encode(wave)[0]
-        rows.append(torch.cat([features.mean(-1), features.std(-1)]).numpy())
+        rows.append(mfcc_statistics(mfcc, wave))
     return np.stack(rows)
 
 
-def probe_accuracy(train_x: np.ndarray, train_y: list[Any], test_x: np.ndarray,
-                   test_y: list[Any], seed: int = 0) -> float:
-    """Test accuracy of a standardised logistic regression fit on the training pairs."""
+def fit_probe(features: np.ndarray, labels: list[Any], seed: int = 0) -> Any:
+    """A scikit-learn pipeline, StandardScaler then LogisticRegression (lbfgs, C = 1:
+    multinomial for more than two classes), fit on (N, dim) features and N labels (as str)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=1.0,
                                                                random_state=seed))
-    model.fit(train_x, [str(y) for y in train_y])
+    return model.fit(features, [str(y) for y in labels])
+
+
+def probe_accuracy(train_x: np.ndarray, train_y: list[Any], test_x: np.ndarray,
+                   test_y: list[Any], seed: int = 0) -> float:
+    """Test accuracy of a standardised logistic regression fit on the training pairs."""
+    model = fit_probe(train_x, train_y, seed)
     return float(model.score(test_x, [str(y) for y in test_y]))
 
 

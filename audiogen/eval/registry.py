@@ -2,7 +2,7 @@
 
 Options reach a group's scorer by prefix: ``pitch_model="tiny"`` is the ``model`` argument of the
 ``pitch`` group's scorer; ``fad_embedding``, ``fad_weights``, ``utmos_checkpoint``,
-``quality_checkpoint`` likewise.
+``quality_checkpoint``, ``speaker_classifier``, ``units_kmeans`` likewise.
 String values (from a command line) are converted to the argument's annotated type when that is
 (optionally) a bool, int or float.
 """
@@ -14,12 +14,23 @@ import typing
 from typing import Any, Callable, Iterable, Sequence
 
 from audiogen.errors import ConfigError
-from audiogen.eval import cepstrum, fad, intrusive, mos, pitch, quality, spectral
+from audiogen.eval import (
+    cepstrum,
+    fad,
+    intrusive,
+    mos,
+    pitch,
+    quality,
+    speaker,
+    spectral,
+    unit_error,
+)
 from audiogen.eval.base import Metric, Scorer, SetScorer
 
 METRICS: dict[str, Metric] = {
     metric.name: metric
-    for module in (intrusive, spectral, cepstrum, pitch, mos, fad, quality)
+    for module in (intrusive, spectral, cepstrum, pitch, mos, fad, quality, speaker,
+                   unit_error)
     for metric in module.METRICS
 }
 SCORERS: dict[str, Callable[..., Scorer | SetScorer]] = {
@@ -36,6 +47,8 @@ SCORERS: dict[str, Callable[..., Scorer | SetScorer]] = {
     "utmos": mos.Utmos,
     "fad": fad.FrechetAudioDistance,
     "quality": quality.QualityPredictorScorer,
+    "speaker": speaker.SpeakerScorer,
+    "units": unit_error.UnitErrorRate,
 }
 
 

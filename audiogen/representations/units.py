@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
-from audiogen.errors import DataError
+from audiogen.errors import ConfigError, DataError
 from audiogen.representations.base import Representation, check_spec
 from audiogen.utils import atomic_write, atomic_write_json
 
@@ -87,6 +87,33 @@ class Codebook:
         if meta.get("sha256") != book.sha256:
             raise DataError(f"{path}: centroids do not match the hash in {META}")
         return book
+
+
+def features_from_spec(spec: dict[str, Any], ssl_model: str | os.PathLike | None = None
+                       ) -> Representation:
+    """The SSL or MFCC representation that a stored features spec describes; ``ssl_model``
+    locates the SSL model when the spec names a local folder (a folder is stored by its name
+    only; a hub id is read from the local hub cache)."""
+    from audiogen.representations.cepstral import MFCC
+    from audiogen.representations.ssl import SSLFeatures
+
+    if spec.get("type") == "ssl":
+        return SSLFeatures(str(ssl_model or spec["model"]), spec["layer"],
+                           padding=spec.get("padding", "none"))
+    if spec.get("type") == "mfcc":
+        return MFCC(spec["sample_rate"], spec["n_fft"], spec["hop_length"], spec["n_mels"],
+                    spec["n_mfcc"], spec["deltas"])
+    raise ConfigError(f"features of type {spec.get('type')!r} cannot be rebuilt from their "
+                      "spec (ssl and mfcc can)")
+
+
+def load_units(kmeans: str | os.PathLike, ssl_model: str | os.PathLike | None = None
+               ) -> "UnitRepresentation":
+    """The :class:`UnitRepresentation` of a k-means folder, its features rebuilt from the spec
+    the folder stores (see :func:`features_from_spec`; the spec, checkpoint hash included, is
+    checked against the codebook's)."""
+    book = Codebook.load(kmeans)
+    return UnitRepresentation(features_from_spec(book.features_spec, ssl_model), str(kmeans))
 
 
 def fit_kmeans(arrays: Iterable[np.ndarray], num_units: int, features_spec: dict[str, Any],

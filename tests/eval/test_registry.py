@@ -11,7 +11,8 @@ from audiogen.eval.intrusive import Waveform
 
 NAMES = ["pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "snr", "lsd", "lsd_hf", "mel_l1",
          "mstft", "mcd", "f0_rmse", "vuv_f1", "periodicity", "dnsmos_ovrl", "dnsmos_sig",
-         "dnsmos_bak", "dnsmos_p808", "plcmos", "utmos", "fad", "qp_pesq", "qp_stoi", "qp_mos"]
+         "dnsmos_bak", "dnsmos_p808", "plcmos", "utmos", "fad", "qp_pesq", "qp_stoi", "qp_mos",
+         "speaker_match", "speaker_prob", "uer"]
 
 
 def test_metric_names_are_exact_and_each_group_has_a_scorer() -> None:
@@ -19,11 +20,15 @@ def test_metric_names_are_exact_and_each_group_has_a_scorer() -> None:
     assert all(metric.group in registry.SCORERS for metric in METRICS.values())
     reference_free = {name for name, metric in METRICS.items() if not metric.needs_reference}
     assert reference_free == {"dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808",
-                              "plcmos", "utmos", "qp_pesq", "qp_stoi", "qp_mos"}
+                              "plcmos", "utmos", "qp_pesq", "qp_stoi", "qp_mos",
+                              "speaker_match", "speaker_prob"}
     lower_is_better = {name for name, metric in METRICS.items() if not metric.higher_is_better}
     assert lower_is_better == {"lsd", "lsd_hf", "mel_l1", "mstft", "mcd", "f0_rmse", "periodicity",
-                               "fad"}
+                               "fad", "uer"}
     assert METRICS["pesq_wb"].sample_rate == 16000 and METRICS["pesq_nb"].sample_rate == 8000
+    options = registry.option_names()
+    assert options["speaker"] == ["speaker_classifier", "speaker_target"]
+    assert options["units"][:2] == ["units_kmeans", "units_ssl"]
 
 
 def test_metrics_of_a_group_share_one_scorer() -> None:
