@@ -8,3 +8,11 @@ def load(name_or_path, device="cpu", **kwargs):  # type: ignore[no-untyped-def]
     from audiogen.api import load as _load
 
     return _load(name_or_path, device, **kwargs)
+
+
+def load_converter(name_or_path, device="cpu", **kwargs):  # type: ignore[no-untyped-def]
+    """A voice converter from a target voice's unit vocoder: see
+    :func:`audiogen.api.load_converter`."""
+    from audiogen.api import load_converter as _load_converter
+
+    return _load_converter(name_or_path, device, **kwargs)

@@ -27,12 +27,12 @@ from typing import Any
 
 import torch
 
-from audiogen.errors import ConfigError
 from audiogen.representations.codec import NeuralCodec
 from audiogen.representations.units import META as KMEANS_META
-from audiogen.representations.units import Codebook, UnitRepresentation
+from audiogen.representations.units import UnitRepresentation, load_units
 from audiogen.tasks.base import Task
 from audiogen.tasks.codec import CodecTask
+from audiogen.tasks.convert import UnitConverter
 from audiogen.tasks.enhance import AudioToAudio
 from audiogen.tasks.quality import TARGETS, QualityPrediction
 from audiogen.train.loading import (
@@ -45,7 +45,8 @@ from audiogen.train.loading import (
 )
 
 __all__ = ["PRETRAINED", "Codec", "Enhancer", "InferenceModel", "QualityEstimator", "Sampling",
-           "Units", "Vocoder", "export_pretrained", "load", "load_task_any", "pretrained_names",
+           "Units", "Vocoder", "export_pretrained", "load", "load_converter", "load_task_any",
+           "pretrained_names",
            "resolve"]
 
 
@@ -209,23 +210,6 @@ class Units(InferenceModel):
         return self.units.encode(_batch(wave))[:, 0].round().long()
 
 
-def features_from_spec(spec: dict[str, Any], ssl_model: str | os.PathLike | None = None
-                       ) -> Any:
-    """The SSL or MFCC representation that a stored features spec describes; ``ssl_model``
-    locates the SSL model when the spec names a local folder."""
-    from audiogen.representations.cepstral import MFCC
-    from audiogen.representations.ssl import SSLFeatures
-
-    if spec.get("type") == "ssl":
-        return SSLFeatures(str(ssl_model or spec["model"]), spec["layer"],
-                           padding=spec.get("padding", "none"))
-    if spec.get("type") == "mfcc":
-        return MFCC(spec["sample_rate"], spec["n_fft"], spec["hop_length"], spec["n_mels"],
-                    spec["n_mfcc"], spec["deltas"])
-    raise ConfigError(f"k-means over features of type {spec.get('type')!r} cannot be rebuilt "
-                      "from its spec (ssl and mfcc can)")
-
-
 def load(name_or_path: str | os.PathLike, device: str = "cpu",
          sampling: Sampling = Sampling(), ssl_model: str | os.PathLike | None = None
          ) -> Vocoder | Codec | QualityEstimator | Units | Enhancer:
@@ -236,9 +220,7 @@ def load(name_or_path: str | os.PathLike, device: str = "cpu",
     :class:`Vocoder`."""
     path = Path(name_or_path)
     if (path / KMEANS_META).is_file():
-        book = Codebook.load(path)
-        features = features_from_spec(book.features_spec, ssl_model)
-        return Units(UnitRepresentation(features, str(path)).to(device))
+        return Units(load_units(path, ssl_model).to(device))
     kind = stored_task_class(name_or_path)
     if kind is not None and issubclass(kind, CodecTask):
         return Codec(trained_codec(resolve(name_or_path), device=device))
@@ -250,6 +232,13 @@ def load(name_or_path: str | os.PathLike, device: str = "cpu",
     if hasattr(task, "discriminators"):  # the GAN vocoder's critics: training only
         del task.discriminators
     return Vocoder(task, sampling)
+
+
+def load_converter(name_or_path: str | os.PathLike, device: str = "cpu",
+                   sampling: Sampling = Sampling(), chunk_seconds: float = 10.0) -> Enhancer:
+    """A voice converter: the unit (or SSL-feature) vocoder trained on the target voice, called
+    like an enhancer, ``converter(wave, sample_rate=None)`` -> the same words in that voice."""
+    return Enhancer(UnitConverter(load_task_any(name_or_path, device)), sampling, chunk_seconds)
 
 
 def export_pretrained(source: str | os.PathLike, out: str | os.PathLike,

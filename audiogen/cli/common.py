@@ -68,3 +68,20 @@ def report_job(out: str, written: int, skipped: Sequence[tuple[str, str]], *,
     for line in lines:
         print(f"  {line}")
     return 0 if written or kept or not skipped else 1
+
+
+def add_model_job_arguments(parser: argparse.ArgumentParser, model_help: str,
+                            input_help: str) -> None:
+    """The arguments every model-over-files job takes (``synthesize``, ``enhance``,
+    ``convert``): the model, ``--input``/``--out``, solver steps, device, seed, which weights
+    and ``--limit``."""
+    parser.add_argument("model", help=model_help)
+    parser.add_argument("--input", required=True, help=input_help)
+    parser.add_argument("--out", required=True, help="output folder (mirrors input names)")
+    parser.add_argument("--steps", type=int, help="solver steps (default: the model's)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--weights", choices=["ema", "model"], default="ema",
+                        help="the EMA weights (when trained with EMA) or the raw model's")
+    parser.add_argument("--limit", type=int,
+                        help="only N inputs, evenly spaced over the list (slow samplers)")

@@ -1,5 +1,5 @@
-"""``audiogen data build|degrade``: build or fetch a corpus and its train/valid/test manifests;
-write a fixed degraded test set with its clean references."""
+"""``audiogen data build|degrade|select``: build or fetch a corpus and its train/valid/test
+manifests; write a fixed degraded test set with its clean references; select speakers."""
 
 from __future__ import annotations
 
@@ -44,10 +44,28 @@ def cmd_data_degrade(args: argparse.Namespace) -> int:
                       lines=[f"manifest: {Path(args.out) / 'manifest.jsonl'}"])
 
 
+def cmd_data_select(args: argparse.Namespace) -> int:
+    from audiogen.data import manifest
+
+    wanted = comma_list(args.speakers)
+    rows = manifest.read(args.manifest)
+    found = sorted({row.speaker for row in rows})
+    unknown = sorted(set(wanted) - set(found))
+    if unknown:
+        raise ConfigError(f"{args.manifest}: no speaker(s) {', '.join(unknown)}; it has "
+                          f"{', '.join(found)}")
+    kept = [row for row in rows if (row.speaker in wanted) != args.exclude]
+    if not kept:
+        raise ConfigError(f"{args.manifest}: the selection leaves no utterance")
+    manifest.write(args.out, kept)
+    print(f"wrote {len(kept)} of {len(rows)} utterances to {args.out}")
+    return 0
+
+
 def register(commands: Subcommands) -> None:
     """Add ``audiogen data``."""
     data = commands.add_parser("data", help="build corpora and manifests; write degraded test "
-                               "sets")
+                               "sets; select speakers")
     sub = data.add_subparsers(dest="data_command", required=True)
     build = sub.add_parser("build", help="build or fetch a corpus; write train/valid/test.jsonl")
     build.add_argument("corpus", help="asterisk (default corpus), sonicpi, gm_notes, ljspeech, "
@@ -73,3 +91,11 @@ def register(commands: Subcommands) -> None:
     degrade.add_argument("--max-seconds", type=float, help="leave out longer utterances")
     degrade.add_argument("--rate", type=int, help="resample the clean audio to this rate first")
     degrade.set_defaults(handler=cmd_data_degrade)
+    select = sub.add_parser("select", help="write a manifest of some speakers' utterances (or "
+                            "of all but them)")
+    select.add_argument("--manifest", required=True)
+    select.add_argument("--speakers", required=True, help="comma-separated speaker names")
+    select.add_argument("--exclude", action="store_true",
+                        help="keep every speaker except these")
+    select.add_argument("--out", required=True, help="the new manifest (.jsonl)")
+    select.set_defaults(handler=cmd_data_select)

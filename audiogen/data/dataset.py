@@ -29,15 +29,23 @@ class AudioDataset(Dataset):
     the whole utterance. Items are dicts: ``audio`` (1, T), ``length``, ``id``, ``speaker``.
     With a ``degradation`` (audio-to-audio training) each item also has ``degraded`` (1, T):
     the same audio degraded with parameters drawn from the item's seed, so a resumed or
-    repeated run degrades every crop exactly as before.
+    repeated run degrades every crop exactly as before. ``speakers`` keeps only their
+    utterances (a one-voice model, e.g. the target of voice conversion).
     """
 
     def __init__(self, manifest_path: str | Path | list[str], sample_rate: int,
                  segment_seconds: float | None = None, min_seconds: float = 0.0,
-                 max_items: int | None = None, degradation: Degradation | None = None) -> None:
+                 max_items: int | None = None, degradation: Degradation | None = None,
+                 speakers: list[str] | None = None) -> None:
         paths = manifest_path if isinstance(manifest_path, list) else [manifest_path]
         self.manifest_path = Path(paths[0])
         rows = [u for path in paths for u in manifest.read(path) if u.duration >= min_seconds]
+        if speakers:
+            found = sorted({str(u.speaker) for u in rows})
+            rows = [u for u in rows if u.speaker in speakers]
+            if not rows:
+                raise DataError(f"{', '.join(map(str, paths))}: no utterance of speaker(s) "
+                                f"{', '.join(speakers)}; the manifest has {', '.join(found)}")
         if max_items is not None:
             rows = rows[:max_items]
         if not rows:

@@ -21,6 +21,7 @@ from audiogen.errors import AudiogenError, ConfigError
 from audiogen.inference.inputs import list_inputs
 from audiogen.inference.synthesize import resolve_model, spread
 from audiogen.tasks.base import Task
+from audiogen.tasks.convert import UnitConverter
 from audiogen.tasks.enhance import AudioToAudio
 
 
@@ -80,25 +81,53 @@ def _rising_fade(size: int, device: torch.device) -> torch.Tensor:
     return 0.5 - 0.5 * torch.cos(torch.linspace(0.0, math.pi, size, device=device))
 
 
+def voice_converter(model: str | os.PathLike | Task, device: str = "cpu", ema: bool = True
+                    ) -> UnitConverter:
+    """The content-feature vocoder behind a name or folder, as a voice converter."""
+    task = resolve_model(model, device, ema)
+    return task if isinstance(task, UnitConverter) else UnitConverter(task).eval()
+
+
 def enhance(model: str | os.PathLike | Task, inputs: str | os.PathLike, out: str | os.PathLike,
             steps: int | None = None, device: str = "cpu", seed: int = 0,
             chunk_seconds: float = 10.0, progress: bool = True, limit: int | None = None,
             ema: bool = True) -> EnhanceReport:
     """Restore every input to ``out/<relative name>.wav`` at the model's rate."""
-    task = audio_to_audio(model, device, ema)
+    return restore_all(audio_to_audio(model, device, ema), inputs, out, steps, device, seed,
+                       chunk_seconds, progress, limit, verb="enhance")
+
+
+def convert(model: str | os.PathLike | Task, inputs: str | os.PathLike, out: str | os.PathLike,
+            steps: int | None = None, device: str = "cpu", seed: int = 0,
+            chunk_seconds: float = 10.0, progress: bool = True, limit: int | None = None,
+            ema: bool = True) -> EnhanceReport:
+    """Speak every input in the model's voice, to ``out/<relative name>.wav``."""
+    return restore_all(voice_converter(model, device, ema), inputs, out, steps, device, seed,
+                       chunk_seconds, progress, limit, verb="convert")
+
+
+def restore_all(task: AudioToAudio, inputs: str | os.PathLike, out: str | os.PathLike,
+                steps: int | None, device: str, seed: int, chunk_seconds: float,
+                progress: bool, limit: int | None, verb: str) -> EnhanceReport:
+    """Run ``task`` over every input (file, folder or manifest), mirroring names under
+    ``out``; unreadable inputs are reported and skipped."""
     out = Path(out)
     report = EnhanceReport()
     generator = torch.Generator(device=device).manual_seed(seed)
-    for item in tqdm(spread(list_inputs(inputs), limit), desc="enhance", disable=not progress):
+    for item in tqdm(spread(list_inputs(inputs), limit), desc=verb, disable=not progress):
         if item.is_features:
-            report.skipped.append((item.name, "a feature file; enhancement reads audio"))
+            report.skipped.append((item.name, f"a feature file; {verb} reads audio"))
             continue
         try:
             wave, _ = audio.load(item.path, task.sample_rate)
         except AudiogenError as error:
             report.skipped.append((item.name, str(error)))
             continue
-        restored = enhance_wave(task, wave.to(device), steps, generator, chunk_seconds)
+        try:
+            restored = enhance_wave(task, wave.to(device), steps, generator, chunk_seconds)
+        except AudiogenError as error:  # e.g. shorter than an SSL model's receptive field
+            report.skipped.append((item.name, str(error)))
+            continue
         target = out / f"{item.name}.wav"
         audio.save(target, restored.float().cpu().clamp(-1, 1), task.sample_rate)
         report.written.append(target)

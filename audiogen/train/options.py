@@ -17,6 +17,7 @@ class DataOptions:
     num_workers: int = 0
     valid_items: int = 8
     degrade: dict | None = None  # a Degradation node: audio-to-audio tasks train on its output
+    speakers: list[str] | None = None  # only these speakers' utterances (one-voice models)
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ class Trainer:
     # ----------------------------------------------------------------- data
     def _train_batches(self) -> Iterator[dict[str, Any]]:
         dataset = AudioDataset(self.data.train, self.task.sample_rate, self.data.segment_seconds,
-                               degradation=self.degradation)
+                               degradation=self.degradation, speakers=self.data.speakers)
         sampler = StepBatchSampler(len(dataset), self.data.batch_size, self.options.seed,
                                    start_batch=self.step * self.options.grad_accum,
                                    rank=self.accelerator.process_index,
@@ -126,7 +126,8 @@ class Trainer:
         if not self.data.valid:
             return []
         dataset = AudioDataset(self.data.valid, self.task.sample_rate,
-                               max_items=self.data.valid_items, degradation=self.degradation)
+                               max_items=self.data.valid_items, degradation=self.degradation,
+                               speakers=self.data.speakers)
         return [{k: v.to(self.device) if torch.is_tensor(v) else v
                  for k, v in collate([dataset[i]]).items()} for i in range(len(dataset))]
 

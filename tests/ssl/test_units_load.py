@@ -13,6 +13,7 @@ from audiogen import api, audio, cli
 from audiogen.errors import ConfigError, SpecMismatchError
 from audiogen.inference.feature_files import load_features
 from audiogen.inference.inputs import list_inputs
+from audiogen.representations.units import features_from_spec
 
 
 @pytest.mark.parametrize("kind", ["hubert", "mfcc"])
@@ -53,4 +54,4 @@ def test_a_different_ssl_model_is_refused(tmp_path: Path, tiny_hubert: Path,
 
 def test_features_of_an_unknown_type_are_refused() -> None:
     with pytest.raises(ConfigError, match="type 'log_mel' cannot be rebuilt"):
-        api.features_from_spec({"type": "log_mel"})
+        features_from_spec({"type": "log_mel"})
