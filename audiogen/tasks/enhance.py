@@ -73,12 +73,13 @@ class GenerativeEnhancer(GenerativeVocoder, AudioToAudio):
                  prior: Prior | None = None, time_density: TimeDensity = "uniform",
                  time_weighting: TimeWeighting = "none", spectral_weight: float = 1.0,
                  path_weight: float = 1.0, steps: int = 5, solver: str = "euler",
-                 grid: str = "uniform", keep_below_hz: float | None = None) -> None:
+                 grid: str = "uniform", keep_below_hz: float | None = None,
+                 residual: bool = False) -> None:
         super().__init__(representation, state if state is not None else representation,
                          network, schedule, prediction=prediction, prior=prior,
                          time_density=time_density, time_weighting=time_weighting,
                          spectral_weight=spectral_weight, path_weight=path_weight, steps=steps,
-                         solver=solver, grid=grid)
+                         solver=solver, grid=grid, residual=residual)
         self.keep_below_hz = keep_below_hz
         if keep_below_hz is not None:
             if self.representation.spec != self.state.spec or "n_fft" not in self.state.spec:

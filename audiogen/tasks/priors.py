@@ -31,10 +31,16 @@ class Prior(nn.Module):
     def sample(self, features: torch.Tensor, shape: torch.Size,
                generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw x_0 shaped ``shape`` (B, C, T) in float32."""
+        return self.draw(features, shape, generator)[0]
+
+    def draw(self, features: torch.Tensor, shape: torch.Size,
+             generator: torch.Generator | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x_0 and the mean it was drawn around (None for a zero-mean prior)."""
         noise = torch.randn(shape, generator=generator, device=features.device)
         x_0 = self.std(features, shape) * noise
         mean = self.mean(features, shape)
-        return x_0 if mean is None else x_0 + mean
+        return (x_0 if mean is None else x_0 + mean), mean
 
 
 class GaussianPrior(Prior):

@@ -39,7 +39,9 @@ class GenerativeVocoder(Task):
     informative, nearly deterministic prior (:class:`GriffinLimPrior`) and ``time_density
     "start"``, ``path_weight: 0`` makes the task a one-step refiner trained only by the spectral
     losses, which do not ask the network to guess the true phase (the regression target of the
-    path does, and its conditional mean is a blurred spectrum).
+    path does, and its conditional mean is a blurred spectrum). ``residual`` (with data
+    prediction and a prior with a mean) makes the network predict the clean state minus the
+    start estimate: see :meth:`predict`.
     """
 
     def __init__(self, representation: Representation, state: Representation,
@@ -49,7 +51,7 @@ class GenerativeVocoder(Task):
                  time_weighting: TimeWeighting = "none", spectral_weight: float = 0.0,
                  mel_weight: float = 0.0, path_weight: float = 1.0, steps: int = 4,
                  solver: str = "euler", grid: str = "uniform",
-                 inference_betas: list[float] | None = None) -> None:
+                 inference_betas: list[float] | None = None, residual: bool = False) -> None:
         super().__init__()
         if representation.sample_rate != state.sample_rate:
             raise ConfigError(f"state sample_rate {state.sample_rate} differs from the "
@@ -67,6 +69,11 @@ class GenerativeVocoder(Task):
         self.prediction: Prediction = prediction
         self.prior = prior if prior is not None else GaussianPrior()
         self.prior.bind(representation, state)
+        if residual and (prediction != "data" or self.prior.zero_mean):
+            raise ConfigError("residual: true needs prediction: data and a prior with a mean "
+                              f"(the start estimate); got prediction {prediction!r} and "
+                              f"{type(self.prior).__name__}")
+        self.residual = residual
         self.time_density, self.time_weighting = time_density, time_weighting
         self.spectral_weight, self.mel_weight = spectral_weight, mel_weight
         self.path_weight = path_weight
@@ -101,10 +108,10 @@ class GenerativeVocoder(Task):
 
     def losses(self, batch: dict[str, Any], phase: str, step: int) -> dict[str, torch.Tensor]:
         wave, features, x_1 = self._prepare(batch)
-        x_0 = self.prior.sample(features, x_1.shape)
+        x_0, start = self.prior.draw(features, x_1.shape)
         t = sample_time(x_1.shape[0], self.time_density, device=x_1.device)
         x_t, _ = self.path.sample(x_1, x_0, t, self.prediction)
-        output = self.network(x_t, t, features)
+        output = self.predict(x_t, t, features, start)
         flow = path_loss(output.float(), self.prediction, x_1, x_0, t, self.path,
                          weighting=self.time_weighting)
         result = {"path": flow}
@@ -121,6 +128,16 @@ class GenerativeVocoder(Task):
                 total = total + self.mel_weight * result["mel_l1"]
         result["loss"] = total
         return result
+
+    def predict(self, x_t: torch.Tensor, t: torch.Tensor, features: torch.Tensor,
+                start: torch.Tensor | None) -> torch.Tensor:
+        """The network's prediction; with ``residual`` it writes only the correction to the
+        start estimate (the prior's mean), so what the start has right (e.g. the degraded
+        input's phase) passes through a trunk narrower than the state."""
+        output = self.network(x_t, t, features)
+        if self.residual and start is not None:
+            output = output + start.to(output.dtype)
+        return output
 
     # ------------------------------------------------------------------ generation
     def times(self, steps: int, grid: str) -> torch.Tensor:
@@ -151,8 +168,8 @@ class GenerativeVocoder(Task):
         length = frames * self.representation.hop_length
         shape = torch.Size((features.shape[0], self.state.dim,
                             self.state.num_frames(length)))
-        x = self.prior.sample(features, shape, generator)
-        field = Field(lambda x_t, t: self.network(x_t, t, features).float(), self.path,
+        x, start = self.prior.draw(features, shape, generator)
+        field = Field(lambda x_t, t: self.predict(x_t, t, features, start).float(), self.path,
                       self.prediction)
         times = self.times(steps or self.steps, grid_name).to(features.device)
         run = SOLVERS[solver_name]

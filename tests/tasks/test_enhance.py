@@ -36,15 +36,26 @@ def noisy_pair(seconds: float = 0.5, snr_db: float = 5.0) -> dict[str, torch.Ten
     return {"audio": clean, "degraded": clean + gain * noise}
 
 
-@pytest.mark.parametrize("config", ["denoise/predictive.yaml", "bwe/predictive.yaml"])
-def test_untrained_residual_model_returns_its_input(config: str) -> None:
-    """Zero-initialised velocity at t = 0 without prior noise: the output is the input, up to
-    the STFT round trip."""
+@pytest.mark.parametrize("config,steps", [("denoise/predictive.yaml", 1),
+                                          ("bwe/predictive.yaml", 1), ("denoise/flow.yaml", 1),
+                                          ("denoise/flow.yaml", 5)])
+def test_untrained_residual_model_returns_its_input(config: str, steps: int) -> None:
+    """Zero-initialised velocity at t = 0 without prior noise (predictive), or a zero
+    correction to the noisy spectrum (flow: the Euler steps remove the path noise exactly,
+    at any number of steps): the output is the input, up to the STFT round trip."""
     task = enhancer(config, "task.network.dim=32", "task.network.num_layers=1")
     degraded = noisy_pair(0.4)["degraded"][:, 0, :6000]
-    restored = task.enhance(degraded)
+    restored = task.enhance(degraded, steps=steps, generator=torch.Generator().manual_seed(0))
     assert restored.shape == degraded.shape
     assert torch.allclose(restored, degraded, atol=1e-4)
+
+
+def test_a_residual_needs_data_prediction_and_a_start_estimate() -> None:
+    with pytest.raises(ConfigError, match="residual: true needs prediction: data"):
+        enhancer("denoise/flow.yaml", "task.network.dim=32", "task.prediction=velocity")
+    with pytest.raises(ConfigError, match="GaussianPrior"):
+        enhancer("denoise/diffusion.yaml", "task.network.dim=32", "task.prediction=data",
+                 "task.residual=true")
 
 
 @pytest.mark.parametrize("config", ["denoise/flow.yaml", "denoise/predictive.yaml",
