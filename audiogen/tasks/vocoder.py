@@ -41,7 +41,9 @@ class GenerativeVocoder(Task):
     losses, which do not ask the network to guess the true phase (the regression target of the
     path does, and its conditional mean is a blurred spectrum). ``residual`` (with data
     prediction and a prior with a mean) makes the network predict the clean state minus the
-    start estimate: see :meth:`predict`.
+    start estimate: see :meth:`predict`. ``decoder`` turns a sampled state into audio when the
+    state is not a waveform code (a mel state and a mel vocoder: an acoustic model such as
+    units -> mel, then phase retrieval).
     """
 
     def __init__(self, representation: Representation, state: Representation,
@@ -51,7 +53,8 @@ class GenerativeVocoder(Task):
                  time_weighting: TimeWeighting = "none", spectral_weight: float = 0.0,
                  mel_weight: float = 0.0, path_weight: float = 1.0, steps: int = 4,
                  solver: str = "euler", grid: str = "uniform",
-                 inference_betas: list[float] | None = None, residual: bool = False) -> None:
+                 inference_betas: list[float] | None = None, residual: bool = False,
+                 decoder: Task | None = None) -> None:
         super().__init__()
         if representation.sample_rate != state.sample_rate:
             raise ConfigError(f"state sample_rate {state.sample_rate} differs from the "
@@ -74,6 +77,14 @@ class GenerativeVocoder(Task):
                               f"(the start estimate); got prediction {prediction!r} and "
                               f"{type(self.prior).__name__}")
         self.residual = residual
+        if decoder is not None and decoder.representation.spec != state.spec:
+            raise ConfigError(f"the decoder reads {decoder.representation.spec.get('type')!r} "
+                              f"features, not the state's ({state.spec.get('type')!r}); their "
+                              "specs must be equal")
+        if decoder is not None and (spectral_weight or mel_weight):
+            raise ConfigError("spectral_weight and mel_weight decode the state in every training "
+                              "step; with a decoder (phase retrieval, a second model) set them to 0")
+        self.decoder = decoder
         self.time_density, self.time_weighting = time_density, time_weighting
         self.spectral_weight, self.mel_weight = spectral_weight, mel_weight
         self.path_weight = path_weight
@@ -181,6 +192,8 @@ class GenerativeVocoder(Task):
                                   "dpm_solver_pp_2m")
             extra = {"prior_std": self.prior.std(features, shape)}
         x_1 = self.finish(run(field, x, times, generator, **extra), features)
+        if self.decoder is not None:  # a two-stage model: the state is, e.g., a mel
+            return self.decoder.synthesize(x_1, generator=generator)[..., :length]
         return self.state.decode(x_1)[..., :length]
 
     def finish(self, x_1: torch.Tensor, features: torch.Tensor) -> torch.Tensor:

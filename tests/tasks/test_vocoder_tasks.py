@@ -102,3 +102,34 @@ def test_mismatched_state_is_refused() -> None:
 def test_spec_names_both_representations() -> None:
     spec = tiny("fm_mel/debug.yaml").spec
     assert spec["type"] == "log_mel" and spec["state"]["type"] == "compressed_stft"
+
+
+def _mel_model(decoder_mel: LogMel, **options: object) -> GenerativeVocoder:
+    from audiogen.generative.schedules import CondOT
+    from audiogen.models.vocoders import ConditionalFlowNet
+    from audiogen.tasks.griffin_lim import GriffinLim
+
+    mel = LogMel(16000, n_fft=1280, hop_length=320, n_mels=40)
+    network = ConditionalFlowNet(mel.dim, mel.dim, dim=16, intermediate_dim=32, num_layers=1)
+    decoder = GriffinLim(decoder_mel, n_iter=4, method="mel_consistent", phase_init="pghi")
+    return GenerativeVocoder(mel, mel, network, CondOT(), prediction="data", decoder=decoder,
+                             **options)  # type: ignore[arg-type]
+
+
+def test_a_two_stage_model_decodes_its_state_with_the_decoder() -> None:
+    """A mel state is turned into audio by the decoder (here phase retrieval): with a zero
+    network the sampled mel is exactly zero, and the audio is the decoder's for that mel."""
+    mel = LogMel(16000, n_fft=1280, hop_length=320, n_mels=40)
+    task = _mel_model(mel, steps=2).eval()
+    features = mel.encode(torch.from_numpy(harmonic_tone(0.5, 16000, 150.0, 0))[None])
+    audio = task.synthesize(features, generator=torch.Generator().manual_seed(0))
+    assert audio.shape == (1, features.shape[-1] * 320)
+    expected = task.decoder.synthesize(torch.zeros_like(features))  # type: ignore[union-attr]
+    torch.testing.assert_close(audio, expected)
+
+
+def test_a_decoder_of_other_features_or_with_spectral_losses_is_refused() -> None:
+    with pytest.raises(ConfigError, match="specs must be equal"):
+        _mel_model(LogMel(16000, n_fft=1024, hop_length=256, n_mels=40))
+    with pytest.raises(ConfigError, match="set them to 0"):
+        _mel_model(LogMel(16000, n_fft=1280, hop_length=320, n_mels=40), spectral_weight=1.0)
