@@ -82,8 +82,9 @@ class GenerativeVocoder(Task):
                               f"features, not the state's ({state.spec.get('type')!r}); their "
                               "specs must be equal")
         if decoder is not None and (spectral_weight or mel_weight):
-            raise ConfigError("spectral_weight and mel_weight decode the state in every training "
-                              "step; with a decoder (phase retrieval, a second model) set them to 0")
+            raise ConfigError("spectral_weight and mel_weight decode the state in every "
+                              "training step; with a decoder (phase retrieval, a second model) "
+                              "set them to 0")
         self.decoder = decoder
         self.time_density, self.time_weighting = time_density, time_weighting
         self.spectral_weight, self.mel_weight = spectral_weight, mel_weight
