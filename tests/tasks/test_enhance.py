@@ -54,8 +54,7 @@ def test_a_residual_needs_data_prediction_and_a_start_estimate() -> None:
     with pytest.raises(ConfigError, match="residual: true needs prediction: data"):
         enhancer("denoise/flow.yaml", "task.network.dim=32", "task.prediction=velocity")
     with pytest.raises(ConfigError, match="GaussianPrior"):
-        enhancer("denoise/diffusion.yaml", "task.network.dim=32", "task.prediction=data",
-                 "task.residual=true")
+        enhancer("denoise/diffusion.yaml", "task.network.dim=32", "task.prior=null")
 
 
 @pytest.mark.parametrize("config", ["denoise/flow.yaml", "denoise/predictive.yaml",
