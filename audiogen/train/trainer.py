@@ -141,6 +141,7 @@ class Trainer:
         valid = self._valid_batches() if self.is_main else []
         batches = self._train_batches()
         start, start_step = time.monotonic(), self.step
+        validated = saved = -1  # the steps last validated and saved in this run
         bar = tqdm(total=self.options.max_steps, initial=self.step, dynamic_ncols=True,
                    disable=not (self.is_main and self.options.progress), desc="train")
         last: dict[str, float] = {}
@@ -162,12 +163,15 @@ class Trainer:
                 bar.set_postfix(postfix)
             if self.data.valid and self.step % self.options.valid_every == 0:
                 self._validate(valid, board, metrics)
+                validated = self.step
             if self.step % self.options.save_every == 0:
                 self.save()
+                saved = self.step
         bar.close()
-        if self.step != start_step or checkpoint.latest(self.exp_dir / "checkpoints") is None:
+        if saved != self.step and (self.step != start_step
+                                   or checkpoint.latest(self.exp_dir / "checkpoints") is None):
             self.save()
-        if self.data.valid:
+        if self.data.valid and validated != self.step:  # the final step's, once
             self._validate(valid, board, metrics)
         board.close()
         self.accelerator.wait_for_everyone()

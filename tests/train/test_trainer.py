@@ -73,6 +73,20 @@ def test_checkpoint_roundtrip_and_spec_refusal(tiny_corpus: Path, tmp_path: Path
         load_task(found)
 
 
+def test_the_final_step_is_validated_and_saved_once(tiny_corpus: Path, tmp_path: Path) -> None:
+    """valid_every and save_every divide max_steps: the loop's validation and checkpoint at the
+    last step are not repeated after it (one validation row per validated step)."""
+    config = cfg.load(DEBUG, overrides(tiny_corpus, **{"trainer.max_steps": 4,
+                                                       "trainer.valid_every": 2,
+                                                       "trainer.save_every": 2}))
+    train(config, tmp_path / "exp")
+    rows = [json.loads(line) for line in (tmp_path / "exp/metrics.jsonl").read_text().splitlines()]
+    validated = [row["step"] for row in rows if any(key.startswith("valid/") for key in row)]
+    assert validated == [2, 4]
+    saved = sorted(p.name for p in (tmp_path / "exp/checkpoints").glob("step_*"))
+    assert saved == ["step_00000002", "step_00000004"]
+
+
 def test_resume_after_kill_is_exact(tiny_corpus: Path, tmp_path: Path) -> None:
     settings = {"trainer.max_steps": 24, "trainer.save_every": 3, "task.gan_start_step": 4,
                 "data.batch_size": 4, "data.segment_seconds": 1.0,
