@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
+
+import audiogen
 from audiogen import recipe
 from audiogen.cli import call_in_process
 from tests.recipes.registry import smoke
@@ -39,3 +42,8 @@ def test_conversion_recipe_smoke(directory: Path, tiny_corpus: Path, tmp_path: P
             assert {"speaker_match", "speaker_prob", "uer"} <= set(scores)
     sources_summary = json.loads((out / "eval/sources/results.json").read_text())["summary"]
     assert sources_summary["source"]["uer"]["mean"] == 0.0  # the source against itself
+    converter = audiogen.load_converter(out / "vocoder")  # the Python API: a wave in, a wave out
+    wave = torch.randn(22050) * 0.1
+    converted = converter(wave, sample_rate=22050)
+    assert converter.sample_rate == 16000 and converted.shape == (1, 16000)
+    assert torch.isfinite(converted).all()
