@@ -46,11 +46,9 @@ class UnitConverter(AudioToAudio):
     def enhance(self, wave: torch.Tensor, steps: int | None = None,
                 generator: torch.Generator | None = None) -> torch.Tensor:
         """Encode the source's content at the vocoder's frame rate and synthesize it."""
-        hop = self.representation.hop_length
         length = wave.shape[-1]
-        padded = torch.nn.functional.pad(wave, (0, (-length) % hop))
-        features = self.representation.encode(padded)
-        audio = self.vocoder.synthesize(features, steps=steps, generator=generator)
+        audio = self.vocoder.synthesize(self.encode_whole_frames(wave), steps=steps,
+                                        generator=generator)
         if audio.shape[-1] < length:
             audio = torch.nn.functional.pad(audio, (0, length - audio.shape[-1]))
         return audio[..., :length]

@@ -36,6 +36,11 @@ class AudioToAudio(Task):
                 generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError
 
+    def encode_whole_frames(self, wave: torch.Tensor) -> torch.Tensor:
+        """(B, T) -> the representation of ``wave`` zero-padded to whole hops."""
+        padding = (-wave.shape[-1]) % self.representation.hop_length
+        return self.representation.encode(torch.nn.functional.pad(wave, (0, padding)))
+
     @torch.no_grad()
     def validate(self, batch: dict[str, Any]) -> dict[str, Any]:
         clean, degraded = batch["audio"][:, 0], _degraded(batch)[:, 0]
@@ -114,11 +119,8 @@ class GenerativeEnhancer(GenerativeVocoder, AudioToAudio):
     def enhance(self, wave: torch.Tensor, steps: int | None = None,
                 generator: torch.Generator | None = None) -> torch.Tensor:
         """(B, T) degraded -> (B, T) restored with the task's solver and ``steps``."""
-        hop = self.representation.hop_length
-        length = wave.shape[-1]
-        padded = torch.nn.functional.pad(wave, (0, (-length) % hop))
-        features = self.representation.encode(padded)
-        return self.generate(features, steps, generator=generator)[..., :length]
+        features = self.encode_whole_frames(wave)
+        return self.generate(features, steps, generator=generator)[..., : wave.shape[-1]]
 
     @torch.no_grad()
     def validate(self, batch: dict[str, Any]) -> dict[str, Any]:
