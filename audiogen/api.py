@@ -32,7 +32,6 @@ from audiogen.representations.units import META as KMEANS_META
 from audiogen.representations.units import UnitRepresentation, load_units
 from audiogen.tasks.base import Task
 from audiogen.tasks.codec import CodecTask
-from audiogen.tasks.convert import UnitConverter
 from audiogen.tasks.enhance import AudioToAudio
 from audiogen.tasks.quality import TARGETS, QualityPrediction
 from audiogen.train.loading import (
@@ -238,7 +237,9 @@ def load_converter(name_or_path: str | os.PathLike, device: str = "cpu",
                    sampling: Sampling = Sampling(), chunk_seconds: float = 10.0) -> Enhancer:
     """A voice converter: the unit (or SSL-feature) vocoder trained on the target voice, called
     like an enhancer, ``converter(wave, sample_rate=None)`` -> the same words in that voice."""
-    return Enhancer(UnitConverter(load_task_any(name_or_path, device)), sampling, chunk_seconds)
+    from audiogen.inference.enhance import voice_converter
+
+    return Enhancer(voice_converter(name_or_path, device), sampling, chunk_seconds)
 
 
 def export_pretrained(source: str | os.PathLike, out: str | os.PathLike,
