@@ -298,6 +298,12 @@ def predict_files(classifier: SpeakerClassifier, paths: Sequence[str | os.PathLi
         except AudiogenError as error:
             results.append(error)
             continue
+        window = int(classifier.mfcc.spec["n_fft"])
+        if wave.shape[-1] < window:  # nothing to pool (and too short to pad for the STFT)
+            results.append(DataError(f"{path}: {wave.shape[-1]} samples, shorter than one MFCC "
+                                     f"window ({window} samples at "
+                                     f"{classifier.mfcc.sample_rate} Hz)"))
+            continue
         features = classifier.features(wave[0].numpy(), classifier.mfcc.sample_rate)
         probabilities = classifier.probabilities(features[None])[0]
         best = int(probabilities.argmax())

@@ -236,3 +236,18 @@ def test_cli_errors_are_one_line(args: list[str], message: str, corpus: Path, tm
     code, _, error = run([a.format(root=corpus, tmp=tmp_path) for a in args], capsys)
     assert code == 1 and message in error
     assert error.count("\n") == 1 and "Traceback" not in error
+
+
+def test_predict_files_reports_audio_too_short_to_pool(classifier_dir: Path, tmp_path: Path
+                                                       ) -> None:
+    """A file shorter than one MFCC window is reported and skipped, not a traceback."""
+    from audiogen.eval.speaker import predict_files
+
+    classifier = SpeakerClassifier.load(classifier_dir)
+    short, normal = tmp_path / "short.wav", tmp_path / "normal.wav"
+    soundfile.write(short, voice(*VOICES["high"], seed=5)[:100], RATE)
+    soundfile.write(normal, voice(*VOICES["high"], seed=5), RATE)
+    first, second = predict_files(classifier, [short, normal])
+    assert isinstance(first, DataError)
+    assert "short.wav: 100 samples, shorter than one MFCC window (400 samples" in str(first)
+    assert isinstance(second, tuple) and second[0] == "high"
