@@ -21,6 +21,7 @@ import copy
 import json
 import os
 import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,15 @@ class Vocoder(InferenceModel):
     def with_sampling(self, **changes: Any) -> Vocoder:
         """The same model with other sampling settings (fields of :class:`Sampling`)."""
         return Vocoder(self.task, replace(self.sampling, **changes))
+
+    def stream(self, chunks: Iterable[torch.Tensor]) -> Iterator[torch.Tensor]:
+        """Streaming synthesis (:mod:`audiogen.inference.streaming`): feature chunks
+        (B, dim, n_i) -> audio chunks (B, samples), one per chunk and a last one at the end,
+        together equal to ``self(features)`` up to float rounding. Only one-step frame
+        vocoders stream; any other model raises an :class:`AudiogenError` saying why."""
+        from audiogen.inference.streaming import stream, streamable_generator
+
+        return stream(streamable_generator(self.task), chunks)
 
 
 class Enhancer(InferenceModel):

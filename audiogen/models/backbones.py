@@ -9,7 +9,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from audiogen.nn.convnext import AdaptiveLayerNorm, ChannelLayerNorm, ConvNeXtBlock
+from audiogen.nn.convnext import (
+    AdaptiveLayerNorm,
+    ChannelLayerNorm,
+    ConvNeXtBlock,
+    LookaheadConv1d,
+)
 from audiogen.nn.embeddings import TimeEmbedding
 
 
@@ -30,21 +35,32 @@ class ConvNeXtBackbone(Backbone):
     ``time_conditioned`` every block is modulated by a time embedding through adaLN (DiT), as a
     flow-matching velocity network; the caller then concatenates the conditioning features and
     the current state x_t along channels, so ``in_channels`` counts both.
+
+    ``lookahead`` is the right context of the whole stack in frames: output frame n depends on
+    input frames up to n + lookahead. It is spread as evenly as possible over the
+    ``num_layers + 1`` convolutions (the earlier ones take the remainder), each padded
+    asymmetrically; None keeps every convolution symmetric (``(num_layers + 1) *
+    (kernel_size // 2)`` frames), and 0 makes the backbone causal. The weights do not depend on
+    it, so a checkpoint loads under any lookahead (and computes something else under another).
     """
 
     def __init__(self, in_channels: int, dim: int, intermediate_dim: int, num_layers: int,
                  time_conditioned: bool = False, kernel_size: int = 7,
-                 layer_scale_init: float | None = None, time_scale: float = 1000.0) -> None:
+                 layer_scale_init: float | None = None, time_scale: float = 1000.0,
+                 lookahead: int | None = None) -> None:
         super().__init__()
         self.dim = dim
-        self.embed = nn.Conv1d(in_channels, dim, kernel_size, padding=kernel_size // 2)
+        per_conv = conv_lookaheads(lookahead, num_layers + 1, kernel_size)
+        self.lookahead = sum(per_conv)
+        self.embed = LookaheadConv1d(in_channels, dim, kernel_size, per_conv[0])
         self.input_norm = ChannelLayerNorm(dim, eps=1e-6)
         self.time_embedding = TimeEmbedding(dim, scale=time_scale) if time_conditioned else None
         layer_scale = layer_scale_init if layer_scale_init is not None else 1.0 / num_layers
         self.blocks = nn.ModuleList(
             ConvNeXtBlock(dim, intermediate_dim, layer_scale, kernel_size,
-                          condition_dim=dim if time_conditioned else None)
-            for _ in range(num_layers))
+                          condition_dim=dim if time_conditioned else None,
+                          lookahead=block_lookahead)
+            for block_lookahead in per_conv[1:])
         self.output_norm = ChannelLayerNorm(dim, eps=1e-6)
         self.apply(_init_weights)
         for module in self.modules():
@@ -60,6 +76,18 @@ class ConvNeXtBackbone(Backbone):
         for block in self.blocks:
             x = block(x, condition)
         return self.output_norm(x)
+
+
+def conv_lookaheads(lookahead: int | None, convs: int, kernel_size: int) -> list[int]:
+    """Right context of each of ``convs`` stacked length-keeping convolutions so that they sum
+    to ``lookahead`` (None: ``kernel_size // 2`` each), spread evenly, earlier ones first."""
+    if lookahead is None:
+        return [kernel_size // 2] * convs
+    if not 0 <= lookahead <= convs * (kernel_size - 1):
+        raise ValueError(f"lookahead must be in [0, {convs * (kernel_size - 1)}] frames for "
+                         f"{convs} convolutions of kernel_size {kernel_size}, got {lookahead}")
+    share, remainder = divmod(int(lookahead), convs)
+    return [share + (index < remainder) for index in range(convs)]
 
 
 def _init_weights(module: nn.Module) -> None:
