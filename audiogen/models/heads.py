@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from audiogen.representations.spectral import Padding, istft
+from audiogen.representations.spectral import Padding, dft_istft, istft
 
 
 class Head(nn.Module):
@@ -46,6 +46,11 @@ class ISTFTHead(Head):
             return torch.polar(magnitude, phase.to(dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():  # ONNX has no complex tensors: polar form by parts
+            log_magnitude, phase = self.projection(x).chunk(2, dim=1)
+            magnitude = log_magnitude.exp().clamp(max=self.max_magnitude)
+            return dft_istft(magnitude * phase.cos(), magnitude * phase.sin(), self.n_fft,
+                             self.hop_length, self.win_length, "hann", self.padding)
         spectrum = self.spectrum(x)
         with torch.autocast(x.device.type, enabled=False):
             return istft(spectrum, self.n_fft, self.hop_length, self.win_length, self.window,

@@ -10,6 +10,7 @@ Two framing conventions are offered because the field uses both:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Literal
 
@@ -70,8 +71,22 @@ class STFT(Representation):
                           return_complex=True)
 
     def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            if self.mode == "complex":
+                raise ValueError("a complex STFT does not export; use STFT.parts")
+            real, imag = self.parts(wave)
+            return (real.square() + imag.square()).sqrt()
         spectrum = self.complex_stft(wave)
         return spectrum if self.mode == "complex" else spectrum.abs()
+
+    def parts(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T) -> real and imaginary parts (B, F, frames) of the STFT; while exporting to
+        ONNX (which has no complex tensors) computed by :func:`dft_stft`."""
+        if torch.onnx.is_in_onnx_export():
+            return dft_stft(wave, self.n_fft, self.hop_length, self.win_length,
+                            self.window_name, self.padding, self.pad_mode)
+        spectrum = self.complex_stft(wave)
+        return spectrum.real, spectrum.imag
 
     def decode(self, features: torch.Tensor) -> torch.Tensor:
         """Inverse STFT of a complex spectrogram (B, F, frames) -> (B, frames * hop)."""
@@ -79,6 +94,14 @@ class STFT(Representation):
             raise ValueError("STFT.decode needs a complex spectrogram")
         return istft(features, self.n_fft, self.hop_length, self.win_length, self.window,
                      self.padding)
+
+    def decode_parts(self, real: torch.Tensor, imag: torch.Tensor) -> torch.Tensor:
+        """:meth:`decode` of a spectrogram given as real and imaginary parts (B, F, frames);
+        while exporting to ONNX computed by :func:`dft_istft`."""
+        if torch.onnx.is_in_onnx_export():
+            return dft_istft(real, imag, self.n_fft, self.hop_length, self.win_length,
+                             self.window_name, self.padding)
+        return self.decode(torch.complex(real.float(), imag.float()))
 
 
 def istft(spectrum: torch.Tensor, n_fft: int, hop_length: int, win_length: int,
@@ -98,6 +121,84 @@ def istft(spectrum: torch.Tensor, n_fft: int, hop_length: int, win_length: int,
     pad = (n_fft - hop_length) // 2
     length = wave.shape[-1]
     return wave[:, pad:length - pad] / envelope[:, pad:length - pad].clamp_min(1e-11)
+
+
+WINDOWS = {"hann": (0.5, 0.5), "hamming": (0.54, 0.46)}  # a - b cos(2 pi n / length)
+
+
+@functools.lru_cache(maxsize=32)
+def _dft_basis(n_fft: int, win_length: int, window: str, inverse: bool) -> np.ndarray:
+    """Windowed real-DFT basis (2F, 1, n_fft) in float64, cosine rows then sine rows, with
+    F = n_fft // 2 + 1 and the periodic window of ``win_length`` centred in n_fft samples
+    (torch.stft's convention).
+
+    Forward: X_k = sum_n w[n] x[n] e^{-2 pi i k n / N}, so the rows are w cos and -w sin.
+    Inverse: the irfft of (Re X, Im X) times the synthesis window, each bin but DC and Nyquist
+    counted twice (Hermitian symmetry), over N: rows c_k w cos / N and -c_k w sin / N. Made with
+    numpy so that an exported graph holds it as a constant.
+    """
+    a, b = WINDOWS[window]
+    full = np.zeros(n_fft)
+    left = (n_fft - win_length) // 2
+    full[left:left + win_length] = a - b * np.cos(2 * np.pi * np.arange(win_length)
+                                                  / win_length)
+    k, n = np.arange(n_fft // 2 + 1)[:, None], np.arange(n_fft)[None, :]
+    angle = 2 * np.pi * ((k * n) % n_fft) / n_fft
+    cos, sin = np.cos(angle) * full, -np.sin(angle) * full
+    if inverse:
+        weight = np.full((n_fft // 2 + 1, 1), 2.0 / n_fft)
+        weight[0] = 1.0 / n_fft
+        if n_fft % 2 == 0:  # the Nyquist bin has no mirror image
+            weight[-1] = 1.0 / n_fft
+        cos, sin = cos * weight, sin * weight
+    return np.concatenate([cos, sin])[:, None]
+
+
+def _constant(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    """``array`` as a tensor of ``like``'s dtype, converted before it meets the graph (so an
+    export stores it in that dtype rather than casting it at run time)."""
+    if like.dtype == torch.float32:
+        array = array.astype(np.float32)
+    return torch.from_numpy(array).to(like.dtype)
+
+
+def dft_stft(wave: torch.Tensor, n_fft: int, hop_length: int, win_length: int,
+             window: str = "hann", padding: Padding = "same", pad_mode: str = "reflect"
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The STFT as one strided convolution with a windowed DFT basis: (B, T) -> real and
+    imaginary parts (B, F, frames), equal to :meth:`STFT.complex_stft` up to float rounding.
+
+    Used while exporting to ONNX (no complex tensors, no FFT op needed; the length axis stays
+    dynamic)."""
+    pad = n_fft // 2 if padding == "center" else (n_fft - hop_length) // 2
+    signal = torch.nn.functional.pad(wave[:, None], (pad, pad), mode=pad_mode)
+    basis = _constant(_dft_basis(n_fft, win_length, window, False), wave)
+    real, imag = torch.nn.functional.conv1d(signal, basis, stride=hop_length).chunk(2, dim=1)
+    return real, imag
+
+
+def dft_istft(real: torch.Tensor, imag: torch.Tensor, n_fft: int, hop_length: int,
+              win_length: int, window: str = "hann", padding: Padding = "same"
+              ) -> torch.Tensor:
+    """The inverse STFT as one transposed convolution (inverse DFT, synthesis window and
+    overlap-add at once), divided by the overlap-added squared window (the window-sum
+    normalisation of Griffin & Lim 1984): (B, F, frames) parts -> the samples :func:`istft`
+    (and ``torch.istft`` for ``padding="center"``) return for the same spectrum, up to float
+    rounding.
+
+    Used while exporting to ONNX; the envelope is a second transposed convolution over a row of
+    ones, so the number of frames stays a dynamic axis."""
+    basis = _dft_basis(n_fft, win_length, window, True)
+    wave = torch.nn.functional.conv_transpose1d(torch.cat([real, imag], dim=1),
+                                                _constant(basis, real), stride=hop_length)
+    full = _dft_basis(n_fft, win_length, window, False)[0, :, :]  # the window (cos row, k=0)
+    square = _constant(np.square(full)[None], real)
+    envelope = torch.nn.functional.conv_transpose1d(torch.ones_like(real[:1, :1]), square,
+                                                    stride=hop_length)
+    pad = n_fft // 2 if padding == "center" else (n_fft - hop_length) // 2
+    length = wave.shape[-1]
+    return (wave[:, 0, pad:length - pad]
+            / envelope[:, 0, pad:length - pad].clamp_min(1e-11))
 
 
 def overlap_add(frames: torch.Tensor, hop_length: int) -> torch.Tensor:
@@ -223,6 +324,13 @@ def compress_spectrum(spectrum: torch.Tensor, alpha: float, eps: float = 1e-8) -
     return spectrum * spectrum.abs().clamp_min(eps).pow(alpha - 1.0)
 
 
+def compression_gain(real: torch.Tensor, imag: torch.Tensor, alpha: float, eps: float = 1e-8
+                     ) -> torch.Tensor:
+    """The factor max(|X|, eps)**(alpha - 1) by which :func:`compress_spectrum` multiplies X,
+    from X's real and imaginary parts (for graphs without complex tensors)."""
+    return (real.square() + imag.square()).sqrt().clamp_min(eps).pow(alpha - 1.0)
+
+
 def decompress_spectrum(compressed: torch.Tensor, alpha: float, eps: float = 1e-8
                         ) -> torch.Tensor:
     """Inverse of :func:`compress_spectrum`: |Y|**(1 / alpha) * exp(i angle Y)."""
@@ -268,9 +376,17 @@ class CompressedSTFT(Representation):
         return self.stft.num_frames(num_samples)
 
     def encode(self, wave: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():  # no complex tensors in ONNX: the same on parts
+            real, imag = self.stft.parts(wave)
+            gain = compression_gain(real, imag, self.alpha)
+            return self.scale * torch.cat([real * gain, imag * gain], dim=-2)
         return self.scale * pack_complex(compress_spectrum(self.stft.encode(wave), self.alpha))
 
     def decode(self, features: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            real, imag = (features / self.scale).chunk(2, dim=-2)
+            gain = compression_gain(real, imag, 1.0 / self.alpha)
+            return self.stft.decode_parts(real * gain, imag * gain)
         spectrum = decompress_spectrum(unpack_complex(features / self.scale), self.alpha)
         return self.stft.decode(spectrum)
 

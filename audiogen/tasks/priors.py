@@ -34,10 +34,12 @@ class Prior(nn.Module):
         return self.draw(features, shape, generator)[0]
 
     def draw(self, features: torch.Tensor, shape: torch.Size,
-             generator: torch.Generator | None = None
+             generator: torch.Generator | None = None, noise: torch.Tensor | None = None
              ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """x_0 and the mean it was drawn around (None for a zero-mean prior)."""
-        noise = torch.randn(shape, generator=generator, device=features.device)
+        """x_0 and the mean it was drawn around (None for a zero-mean prior); ``noise``, a
+        standard normal draw shaped ``shape``, replaces the one drawn from ``generator``."""
+        if noise is None:
+            noise = torch.randn(shape, generator=generator, device=features.device)
         x_0 = self.std(features, shape) * noise
         mean = self.mean(features, shape)
         return (x_0 if mean is None else x_0 + mean), mean

@@ -169,9 +169,11 @@ class GenerativeVocoder(Task):
 
     def generate(self, features: torch.Tensor, steps: int | None = None,
                  solver: str | None = None, generator: torch.Generator | None = None,
-                 grid: str | None = None) -> torch.Tensor:
+                 grid: str | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
         """:meth:`synthesize` with gradients: the unrolled sampler is differentiable, which
-        few-step adversarial fine-tuning uses."""
+        few-step adversarial fine-tuning uses. ``noise`` (B, state.dim, state frames), a
+        standard normal draw, replaces the start noise drawn from ``generator`` (an ONNX
+        graph takes it as an input)."""
         solver_name, grid_name = solver or self.solver, grid or self.grid
         if solver_name not in SOLVERS:
             raise ConfigError(f"unknown solver {solver_name!r}; choose from "
@@ -180,7 +182,7 @@ class GenerativeVocoder(Task):
         length = frames * self.representation.hop_length
         shape = torch.Size((features.shape[0], self.state.dim,
                             self.state.num_frames(length)))
-        x, start = self.prior.draw(features, shape, generator)
+        x, start = self.prior.draw(features, shape, generator, noise)
         field = Field(lambda x_t, t: self.predict(x_t, t, features, start).float(), self.path,
                       self.prediction)
         times = self.times(steps or self.steps, grid_name).to(features.device)
