@@ -8,7 +8,7 @@ import torch
 from audiogen import config as cfg
 from audiogen.errors import ConfigError
 from audiogen.representations import LogMel
-from audiogen.representations.mel_inversion import invert_mel, mel_band_gain
+from audiogen.representations.mel_inversion import complex_magnitude, invert_mel, mel_band_gain
 from audiogen.train.experiment import build_task
 from tests.conftest import harmonic_tone
 
@@ -77,3 +77,26 @@ def test_bad_methods_are_refused() -> None:
                       ["task.method=admm"])
     with pytest.raises(ConfigError, match="task.method: expected one of"):
         build_task(config)
+
+
+def test_complex_magnitude_equals_abs() -> None:
+    spectrum = torch.randn(2, 513, 40, dtype=torch.cfloat) * 3.0
+    torch.testing.assert_close(complex_magnitude(spectrum), spectrum.abs(), rtol=1e-6, atol=1e-7)
+
+
+def test_fast_griffin_lim_follows_its_update_rule() -> None:
+    """Two iterations against the update written out: c_k = P(X_k), X_{k+1} = |S| * a / |a| with
+    a = c_k + momentum * (c_k - c_{k-1}) and c_{-1} = 0 (Perraudin et al. 2013)."""
+    mel = LogMel(16000, n_fft=256, hop_length=64, n_mels=32)
+    stft = mel.stft
+    magnitude = stft.encode(torch.from_numpy(harmonic_tone(0.3, 16000, 150.0, 0))[None]).abs()
+    phase = torch.rand(magnitude.shape, generator=torch.Generator().manual_seed(1)) * 6.283
+    spectrum, previous = torch.polar(magnitude, phase), torch.zeros(magnitude.shape,
+                                                                    dtype=torch.cfloat)
+    for _ in range(2):
+        rebuilt = stft.complex_stft(stft.decode(spectrum))
+        accelerated = rebuilt + 0.9 * (rebuilt - previous)
+        previous = rebuilt
+        spectrum = magnitude * accelerated / accelerated.abs().clamp_min(1e-8)
+    result = invert_mel(stft, magnitude, 2, "griffin_lim", momentum=0.9, phase=phase)
+    torch.testing.assert_close(result, spectrum, rtol=1e-4, atol=1e-5)
