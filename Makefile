@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): setup.cfg constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[eval,bench,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[eval,bench,export,dev]"
 	touch $(STAMP)
 
 venv: $(STAMP)

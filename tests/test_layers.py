@@ -19,7 +19,7 @@ LAYERS = {
     "train": 5, "recipe": 5,
     "eval": 6, "inference": 6,
     "bench": 7,
-    "api": 8,
+    "api": 8, "export": 8,
     "cli": 9,
     "__main__": 10, "__init__": 10,
 }

@@ -18,6 +18,7 @@ from audiogen.cli import (
     data,
     enhance,
     evaluate,
+    export,
     extract,
     listen,
     quality,
@@ -30,8 +31,8 @@ from audiogen.cli import (
 from audiogen.errors import AudiogenError
 
 # In the order of ``audiogen --help``.
-GROUPS = (data, train, recipe, synthesize, enhance, extract, evaluate, bench, quality, ssl, listen,
-          codec, speaker)
+GROUPS = (data, train, recipe, synthesize, enhance, export, extract, evaluate, bench, quality, ssl,
+          listen, codec, speaker)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,13 @@ from audiogen.cli.common import Subcommands, add_model_job_arguments, report_job
 
 
 def cmd_synthesize(args: argparse.Namespace) -> int:
+    if args.model.endswith(".onnx"):  # onnxruntime only: no torch on this path
+        from audiogen.export.runtime import synthesize_files
+
+        onnx = synthesize_files(args.model, args.input, args.out, seed=args.seed,
+                                limit=args.limit, steps=args.steps)
+        return report_job(args.out, len(onnx.written), onnx.skipped,
+                          noun=f"files ({onnx.audio_seconds:.1f} s of audio)")
     from audiogen.inference.synthesize import synthesize
 
     report = synthesize(args.model, args.input, args.out, steps=args.steps, solver=args.solver,
@@ -22,7 +29,8 @@ def register(commands: Subcommands) -> None:
     synth = commands.add_parser("synthesize", help="vocode audio (copy-synthesis) or saved "
                                 "features with a trained model")
     add_model_job_arguments(synth, "shipped model name (e.g. mel-consistent-16k), experiment "
-                            "or checkpoint folder, or the YAML config of a training-free model",
+                            "or checkpoint folder, the YAML config of a training-free model, or "
+                            "an .onnx file from 'audiogen export' (run with onnxruntime)",
                             "wav file, folder, manifest (.jsonl) or folder of .npz features")
     synth.add_argument("--solver", help="euler, heun, midpoint, dpm_solver_pp_2m, ddim, ddpm")
     synth.add_argument("--grid", help="time grid: uniform, quadratic, karras, log_snr, or betas "

@@ -1,0 +1,2 @@
+"""Deployment: trained generators exported to ONNX (:mod:`audiogen.export.onnx`, needs torch)
+and run without torch (:mod:`audiogen.export.runtime`, onnxruntime and numpy only)."""

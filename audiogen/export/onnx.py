@@ -1,0 +1,261 @@
+"""Export a generator with a fixed number of network passes to an ONNX graph.
+
+What exports: a GAN vocoder (features -> audio, one pass), a flow or diffusion vocoder at a
+chosen step count with its deterministic solver unrolled (features and start noise -> audio),
+and an audio-to-audio model (audio [and start noise] -> audio, its STFT in the graph). The
+complex STFT and inverse STFT become strided convolutions with a windowed DFT basis
+(:func:`audiogen.representations.spectral.dft_stft` / ``dft_istft``) while exporting. The start
+noise is a graph input rather than a constant: a constant cannot follow a dynamic length, and
+as an input the caller can draw fresh samples or reproduce a PyTorch run with the same noise.
+A model whose prior is deterministic (a predictive enhancer) has no noise input.
+
+The graph's metadata carries the feature spec, the sample rate and the input layout, so the
+runtime (:mod:`audiogen.export.runtime`) refuses features made with other settings.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from audiogen.errors import ConfigError
+from audiogen.export.runtime import META_PREFIX
+from audiogen.sampling.solvers import SOLVERS
+from audiogen.tasks.base import Task
+from audiogen.tasks.enhance import AudioToAudio, GenerativeEnhancer
+from audiogen.tasks.gan_vocoder import GANVocoder
+from audiogen.tasks.griffin_lim import GriffinLim
+from audiogen.tasks.priors import DecodedPrior, GriffinLimPrior
+from audiogen.tasks.vocoder import GenerativeVocoder
+
+OPSET = 18
+EXAMPLE_FRAMES = 37  # an odd example length, so no length is mistaken for a constant
+
+
+class ExportError(ConfigError):
+    """A model, or a setting of it, that has no ONNX graph here; the message says why."""
+
+
+class VocoderGraph(nn.Module):
+    """features (B, C, frames) [, noise (B, state.dim, state frames)] -> audio (B, T)."""
+
+    def __init__(self, task: Task, steps: int | None, solver: str | None,
+                 grid: str | None) -> None:
+        super().__init__()
+        self.task, self.steps, self.solver, self.grid = task, steps, solver, grid
+
+    def forward(self, features: torch.Tensor, noise: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        if isinstance(self.task, GenerativeVocoder):
+            return self.task.generate(features, self.steps, self.solver, grid=self.grid,
+                                      noise=_start_noise(self.task, features, noise))
+        return self.task.synthesize(features)
+
+
+class EnhancerGraph(nn.Module):
+    """audio (B, T) [, noise (B, state.dim, state frames)] -> restored audio (B, T)."""
+
+    def __init__(self, task: GenerativeEnhancer, steps: int | None, solver: str | None,
+                 grid: str | None) -> None:
+        super().__init__()
+        self.task, self.steps, self.solver, self.grid = task, steps, solver, grid
+
+    def forward(self, audio: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        features = self.task.encode_whole_frames(audio)
+        wave = self.task.generate(features, self.steps, self.solver, grid=self.grid,
+                                  noise=_start_noise(self.task, features, noise))
+        return wave[..., : audio.shape[-1]]
+
+
+def _start_noise(task: GenerativeVocoder, features: torch.Tensor, noise: torch.Tensor | None
+                 ) -> torch.Tensor:
+    """The given noise, or zeros when the prior is deterministic (no noise input)."""
+    if noise is not None:
+        return noise
+    return torch.zeros(state_shape(task, features), dtype=features.dtype,
+                       device=features.device)
+
+
+def state_shape(task: GenerativeVocoder, features: torch.Tensor) -> torch.Size:
+    """(B, state.dim, state frames) of the sampled state for ``features`` (B, C, frames)."""
+    length = features.shape[-1] * task.representation.hop_length
+    return torch.Size((features.shape[0], task.state.dim, task.state.num_frames(length)))
+
+
+@dataclass
+class Graph:
+    """A module to trace, example inputs, their names and which axes are dynamic."""
+
+    module: nn.Module
+    inputs: dict[str, torch.Tensor]
+    dynamic: dict[str, dict[int, str]]
+    kind: str  # "vocoder" (features in) or "enhancer" (audio in)
+
+
+def build_graph(task: Task, name: str, steps: int | None = None, solver: str | None = None,
+                grid: str | None = None) -> Graph:
+    """The exportable module of ``task`` with example inputs; :class:`ExportError` naming
+    ``name`` and the reason when it has none."""
+    check_exportable(task, name, solver)
+    representation = task.representation
+    if isinstance(task, GenerativeEnhancer):
+        length = EXAMPLE_FRAMES * representation.hop_length - 5
+        audio = 0.1 * torch.randn(1, length)
+        inputs = {"audio": audio}
+        dynamic = {"audio": {0: "batch", 1: "samples"}}
+        features = task.encode_whole_frames(audio)
+        module: nn.Module = EnhancerGraph(task, steps, solver, grid)
+        kind = "enhancer"
+    else:
+        features = representation.encode(0.1 * torch.randn(1, EXAMPLE_FRAMES
+                                                           * representation.hop_length))
+        inputs = {"features": features}
+        dynamic = {"features": {0: "batch", 2: "frames"}}
+        module = VocoderGraph(task, steps, solver, grid)
+        kind = "vocoder"
+    if isinstance(task, GenerativeVocoder) and not _deterministic_prior(task, features):
+        inputs["noise"] = torch.randn(state_shape(task, features))
+        dynamic["noise"] = {0: "batch", 2: "state_frames"}
+    return Graph(module.eval(), inputs, dynamic, kind)
+
+
+def _deterministic_prior(task: GenerativeVocoder, features: torch.Tensor) -> bool:
+    """Whether the prior's std is zero everywhere (then the graph takes no noise)."""
+    with torch.no_grad():
+        std = task.prior.std(features, state_shape(task, features))
+    return bool((std == 0).all())
+
+
+def check_exportable(task: Task, name: str, solver: str | None = None) -> None:
+    """Raise :class:`ExportError` naming ``name`` when ``task`` has no ONNX graph here."""
+    inversion = task if isinstance(task, GriffinLim) else getattr(task, "prior", None)
+    if isinstance(inversion, (GriffinLim, GriffinLimPrior)):
+        if inversion.phase_init == "pghi":
+            raise ExportError(f"{name}: cannot export to ONNX: its phase starts from PGHI, a "
+                              "heap-ordered phase integration (data-dependent sequential "
+                              "control flow that an ONNX graph cannot express)")
+        raise ExportError(f"{name}: cannot export to ONNX yet: iterative Griffin-Lim phase "
+                          "retrieval (random start phase, momentum iterations) is not part "
+                          "of the exported graphs")
+    if isinstance(task, AudioToAudio) and not isinstance(task, GenerativeEnhancer):
+        raise ExportError(f"{name}: cannot export to ONNX: {type(task).__name__} is not a "
+                          "network (only the generative enhancers export)")
+    if isinstance(task, GenerativeVocoder):
+        if task.decoder is not None:
+            raise ExportError(f"{name}: cannot export to ONNX: a two-stage model (its state "
+                              "is decoded by a second task)")
+        if isinstance(task.prior, DecodedPrior):
+            raise ExportError(f"{name}: cannot export to ONNX: its prior decodes the "
+                              "features with the representation's own decoder")
+        run = SOLVERS.get(solver or task.solver)
+        if run is not None and "prior_std" in inspect.signature(run).parameters:
+            raise ExportError(f"{name}: cannot export solver {solver or task.solver!r}: it "
+                              "draws fresh noise at every step; use euler, heun, midpoint or "
+                              "dpm_solver_pp_2m")
+        return
+    if not isinstance(task, GANVocoder):
+        raise ExportError(f"{name}: cannot export to ONNX: {type(task).__name__} is not a "
+                          "vocoder or an audio-to-audio model")
+
+
+def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike,
+                steps: int | None = None, solver: str | None = None, grid: str | None = None,
+                fp16: bool = False) -> Path:
+    """Export a shipped or trained model (see :func:`audiogen.api.load`) to ``out``, with its
+    spec, sample rate and sampling settings in the graph's metadata; ``fp16`` stores float16
+    weights and computes in float16 with float32 inputs and outputs."""
+    from audiogen.api import Codec, Enhancer, Vocoder, load
+
+    name = str(name_or_path)
+    model = load(name_or_path)
+    if not isinstance(model, (Vocoder, Enhancer)):
+        raise ExportError(f"{name}: cannot export to ONNX: a {type(model).__name__} (only "
+                          "vocoders and audio-to-audio models export; the codec decoder is "
+                          "not wired yet)" if isinstance(model, Codec) else
+                          f"{name}: cannot export to ONNX: a {type(model).__name__}")
+    return export_task(model.task, out, name, steps, solver, grid, fp16)
+
+
+def export_task(task: Task, out: str | os.PathLike, name: str, steps: int | None = None,
+                solver: str | None = None, grid: str | None = None, fp16: bool = False
+                ) -> Path:
+    """:func:`export_onnx` of a task object (``name`` is stored as the graph's source)."""
+    import onnx
+
+    task = task.float().eval()
+    graph = build_graph(task, name, steps, solver, grid)
+    meta = metadata(task, graph, name, steps, solver, grid, fp16)
+    proto = trace(graph)
+    if fp16:
+        proto = to_float16(proto)
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = f"{META_PREFIX}{key}", value
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(out))
+    return out
+
+
+def trace(graph: Graph) -> Any:
+    """The graph's ``onnx.ModelProto``, with its length and batch axes dynamic.
+
+    The TorchScript-tracing exporter (``dynamo=False``) runs the model once and records it:
+    the unrolled solvers branch in Python on their constant time grid (e.g. Heun's last,
+    first-order step), which tracing folds into the graph and ``torch.export`` would refuse
+    as data-dependent control flow."""
+    import onnx
+
+    names = list(graph.inputs)
+    axes = {**graph.dynamic, "audio_out": {0: "batch", 1: "samples"}}
+    with tempfile.TemporaryDirectory() as folder, torch.no_grad(), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = Path(folder) / "graph.onnx"
+        torch.onnx.export(graph.module, tuple(graph.inputs.values()), path,
+                          input_names=names, output_names=["audio_out"], dynamic_axes=axes,
+                          opset_version=OPSET, dynamo=False)
+        return onnx.load(str(path))
+
+
+def to_float16(proto: Any) -> Any:
+    """Float16 weights and arithmetic with float32 graph inputs and outputs
+    (``onnxconverter-common``). The converter retypes every float tensor but leaves the
+    target type of the graph's own Cast nodes (``.float()`` in the model) at float32; those
+    are set to float16 to agree with their retyped outputs."""
+    from onnx import TensorProto, helper
+    from onnxconverter_common import float16
+
+    half = float16.convert_float_to_float16(proto, keep_io_types=True)
+    declared = {info.name: info.type.tensor_type.elem_type for info in half.graph.value_info}
+    for node in half.graph.node:
+        if node.op_type == "Cast" and declared.get(node.output[0]) == TensorProto.FLOAT16:
+            del node.attribute[:]
+            node.attribute.append(helper.make_attribute("to", TensorProto.FLOAT16))
+    return half
+
+
+def metadata(task: Task, graph: Graph, name: str, steps: int | None, solver: str | None,
+             grid: str | None, fp16: bool) -> dict[str, str]:
+    """The metadata_props the runtime reads (values are strings; JSON where structured)."""
+    meta = {"kind": graph.kind, "spec": json.dumps(task.representation.spec),
+            "model_spec": json.dumps(task.spec),
+            "sample_rate": str(task.sample_rate), "source": name,
+            "inputs": ",".join(graph.inputs), "precision": "fp16" if fp16 else "fp32",
+            "hop_length": str(task.representation.hop_length)}
+    if isinstance(task, GenerativeVocoder):
+        meta["sampling"] = json.dumps({"steps": steps or task.steps,
+                                       "solver": solver or task.solver,
+                                       "grid": grid or task.grid})
+        meta["state_spec"] = json.dumps(task.state.spec)
+        meta["state_channels"] = str(task.state.dim)
+    return meta

@@ -1,0 +1,278 @@
+"""ONNX export: exported graphs run in onnxruntime as PyTorch runs the model (random-init small
+models; real speech from the LJSpeech sample beside the repository when it is there), the
+runtime needs no torch, and bad inputs give one-line errors.
+
+Bounds: fp32 max abs error <= 1e-4 (the issue's), PESQ-wb difference <= 0.01; fp16 max abs
+error <= 1e-2 on audio of peak ~0.3 to 1 (float16 has 11 significant bits).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from audiogen.cli import main
+from audiogen.export.runtime import OnnxGenerator
+from audiogen.generative.schedules import CondOT
+from audiogen.models.backbones import ConvNeXtBackbone
+from audiogen.models.heads import ISTFTHead
+from audiogen.models.vocoders import ConditionalFlowNet, FrameVocoder
+from audiogen.representations.spectral import CompressedSTFT, LogMel
+from audiogen.tasks.enhance import GenerativeEnhancer
+from audiogen.tasks.gan_vocoder import GANVocoder
+from audiogen.tasks.priors import ConditionPrior, MelSpectralPrior
+from audiogen.tasks.vocoder import GenerativeVocoder
+from tests.conftest import SHARED_DATA, harmonic_tone
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxscript")
+from audiogen.export.onnx import export_task  # noqa: E402
+
+WAVS = SHARED_DATA / "ljspeech_mini" / "LJSpeech-1.1" / "wavs"
+needs_speech = pytest.mark.skipif(not WAVS.is_dir(), reason="no LJSpeech sample beside the "
+                                  "repository")
+
+
+def speech(seconds: float = 3.0) -> np.ndarray:
+    """The first LJSpeech sample at 16 kHz (librosa's resampler), float32."""
+    import librosa
+
+    wave, rate = soundfile.read(sorted(WAVS.glob("*.wav"))[0], dtype="float32")
+    return librosa.resample(wave, orig_sr=rate, target_sr=16000)[: int(seconds * 16000)]
+
+
+def randomised(module: torch.nn.Module, std: float = 0.05, seed: int = 0) -> torch.nn.Module:
+    """Small random weights everywhere, so zero-initialised gates and outputs do something."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.add_(std * torch.randn(parameter.shape, generator=generator))
+    return module.eval()
+
+
+def mel() -> LogMel:
+    return LogMel(16000, n_fft=256, hop_length=64, n_mels=24, fmax=8000.0)
+
+
+def gan_vocoder() -> GANVocoder:
+    generator = FrameVocoder(ConvNeXtBackbone(24, 32, 64, 2), ISTFTHead(32, 256, 64))
+    return randomised(GANVocoder(mel(), generator, []))  # type: ignore[return-value]
+
+
+def flow_vocoder() -> GenerativeVocoder:
+    """A Gaussian-started flow on the compressed STFT with a mel-shaped prior, 3 Heun steps."""
+    network = ConditionalFlowNet(2 * 129, 24, dim=32, intermediate_dim=64, num_layers=2)
+    task = GenerativeVocoder(mel(), CompressedSTFT(16000, 256, 64, alpha=0.5, scale=0.3),
+                             randomised(network, 0.02), CondOT(), prior=MelSpectralPrior(),
+                             steps=3, solver="heun")
+    return task.eval()
+
+
+def enhancer(noise: float = 0.0, steps: int = 1) -> GenerativeEnhancer:
+    """A predictive (noise 0, one step) or flow (noise > 0) enhancer; its zero-initialised
+    output is perturbed only slightly, so its output stays near its input (a PESQ that means
+    something)."""
+    representation = CompressedSTFT(16000, 254, 64, alpha=0.5, scale=0.15)
+    network = ConditionalFlowNet(2 * 128, 2 * 128, dim=32, intermediate_dim=64, num_layers=2)
+    task = GenerativeEnhancer(representation, randomised(network, 0.003), CondOT(),
+                              prior=ConditionPrior(noise), time_density="start", steps=steps)
+    return task.eval()
+
+
+@pytest.fixture(scope="module")
+def graphs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[object, Path]]:
+    """Each small model and its exported fp32 graph."""
+    folder = tmp_path_factory.mktemp("onnx")
+    models = {"gan": gan_vocoder(), "flow": flow_vocoder(), "enhancer": enhancer(),
+              "flow_enhancer": enhancer(noise=0.3, steps=2)}
+    return {name: (task, export_task(task, folder / f"{name}.onnx", name))  # type: ignore
+            for name, task in models.items()}
+
+
+def run_both(task: object, path: Path, x: np.ndarray, seed: int = 3
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(PyTorch, onnxruntime) outputs for one input, with the same start noise."""
+    runtime = OnnxGenerator(path, threads=2)
+    noise = None
+    if "noise" in runtime.inputs:
+        shape = runtime.noise_shape(x)
+        noise = np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
+    with torch.no_grad():
+        tensor = torch.from_numpy(x)
+        if isinstance(task, GenerativeEnhancer):
+            features = task.encode_whole_frames(tensor)
+            noise_t = None if noise is None else torch.from_numpy(noise)
+            expected = task.generate(features, noise=noise_t
+                                     if noise_t is not None else torch.zeros(
+                                         features.shape))[..., : x.shape[-1]]
+        elif isinstance(task, GenerativeVocoder):
+            expected = task.generate(tensor, noise=torch.from_numpy(noise))  # type: ignore
+        else:
+            expected = task.synthesize(tensor)  # type: ignore[attr-defined]
+    return expected.numpy(), runtime(x, seed)
+
+
+def test_graph_inputs_and_metadata(graphs: dict[str, tuple[object, Path]]) -> None:
+    expected = {"gan": ["features"], "flow": ["features", "noise"], "enhancer": ["audio"],
+                "flow_enhancer": ["audio", "noise"]}
+    for name, (task, path) in graphs.items():
+        runtime = OnnxGenerator(path)
+        assert runtime.inputs == expected[name]
+        assert [i.name for i in runtime.session.get_inputs()] == expected[name]
+        assert runtime.spec == json.loads(json.dumps(task.representation.spec))  # type: ignore
+        assert runtime.sample_rate == 16000
+    assert json.loads(OnnxGenerator(graphs["flow"][1]).meta["sampling"])["steps"] == 3
+
+
+@pytest.mark.parametrize("name", ["gan", "flow"])
+@pytest.mark.parametrize("frames", [1, 17, 200])
+def test_vocoders_match_pytorch_at_any_length(graphs: dict[str, tuple[object, Path]], name: str,
+                                              frames: int) -> None:
+    task, path = graphs[name]
+    wave = torch.from_numpy(harmonic_tone(frames * 64 / 16000 + 0.01, 16000, 150.0, frames))
+    features = task.representation.encode(wave[None]).numpy()  # type: ignore[attr-defined]
+    expected, got = run_both(task, path, features[..., :frames])
+    assert got.shape == expected.shape == (1, frames * 64)
+    assert np.abs(got - expected).max() <= 1e-4
+
+
+@pytest.mark.parametrize("name", ["enhancer", "flow_enhancer"])
+@pytest.mark.parametrize("samples", [300, 4001])
+def test_enhancers_match_pytorch_at_any_length(graphs: dict[str, tuple[object, Path]],
+                                               name: str, samples: int) -> None:
+    task, path = graphs[name]
+    wave = harmonic_tone(samples / 16000, 16000, 180.0, samples)[None]
+    expected, got = run_both(task, path, np.concatenate([wave, 0.5 * wave]))
+    assert got.shape == expected.shape == (2, samples)
+    assert np.abs(got - expected).max() <= 1e-4
+
+
+@needs_speech
+def test_parity_on_real_speech(graphs: dict[str, tuple[object, Path]]) -> None:
+    """fp32 max abs error <= 1e-4 on speech features, and PESQ-wb of the two outputs against
+    the clean speech within 0.01 (the enhancer stays near its input, so PESQ is informative)."""
+    import pesq
+
+    wave = speech()
+    for name in ("gan", "flow"):
+        task, path = graphs[name]
+        features = task.representation.encode(torch.from_numpy(wave)[None])  # type: ignore
+        expected, got = run_both(task, path, features.numpy())
+        assert np.abs(got - expected).max() <= 1e-4, name
+    task, path = graphs["enhancer"]
+    expected, got = run_both(task, path, wave[None])
+    assert np.abs(got - expected).max() <= 1e-4
+    scores = [pesq.pesq(16000, wave, out[0], "wb") for out in (expected, got)]
+    assert scores[0] > 2.0  # an informative comparison, not two floor scores
+    assert abs(scores[0] - scores[1]) <= 0.01
+
+
+@needs_speech
+def test_numpy_log_mel_matches_the_torch_representation_on_speech() -> None:
+    """The runtime's numpy/librosa log mel equals LogMel.encode within 2e-3 (max abs, ln units,
+    reached only in bins near the clamp floor) and 1e-5 on average."""
+    from audiogen.export.features import log_mel
+
+    wave = speech()
+    for representation in (LogMel(16000, 1024, 256, n_mels=80, fmax=8000.0),
+                           LogMel(16000, 512, 128, 400, n_mels=40, padding="center",
+                                  power=2.0, mel_scale="htk", mel_norm=None, log="log10")):
+        expected = representation.encode(torch.from_numpy(wave)[None])[0].numpy()
+        got = log_mel(wave, representation.spec)
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() <= 2e-3
+        assert np.abs(got - expected).mean() <= 1e-5
+
+
+def test_fp16_graph_within_its_bound(tmp_path: Path) -> None:
+    """fp16 weights and arithmetic, fp32 inputs and outputs: max abs error <= 1e-2."""
+    task = enhancer()
+    path = export_task(task, tmp_path / "half.onnx", "half", fp16=True)
+    runtime = OnnxGenerator(path)
+    assert runtime.meta["precision"] == "fp16"
+    assert runtime.session.get_inputs()[0].type == "tensor(float)"
+    wave = harmonic_tone(0.5, 16000, 200.0, 1)[None] * 3
+    expected, got = run_both(task, path, wave)
+    assert got.dtype == np.float32
+    error = np.abs(got - expected).max()
+    assert 0 < error <= 1e-2
+
+
+def test_synthesize_onnx_runs_without_torch(graphs: dict[str, tuple[object, Path]],
+                                            tmp_path: Path) -> None:
+    """``audiogen synthesize model.onnx`` on wavs and on .npz features in a fresh interpreter:
+    torch is never imported, and the audio equals the in-process run."""
+    from audiogen.inference.feature_files import save_features
+
+    task, path = graphs["gan"]
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    wave = harmonic_tone(0.7, 16000, 120.0, 5)
+    soundfile.write(inputs / "tone.wav", wave, 16000)
+    features = task.representation.encode(torch.from_numpy(wave)[None])  # type: ignore
+    save_features(inputs / "feats.npz", features[0], task.representation.spec)  # type: ignore
+    code = ("import sys\nfrom audiogen.cli import main\n"
+            f"code = main(['synthesize', {str(path)!r}, '--input', {str(inputs)!r}, '--out', "
+            f"{str(tmp_path / 'out')!r}])\n"
+            "assert code == 0, code\nassert 'torch' not in sys.modules, 'torch was imported'\n"
+            "print('no torch')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "no torch" in result.stdout and "wrote 2 files" in result.stdout
+    written, rate = soundfile.read(tmp_path / "out" / "feats.wav", dtype="float32")
+    assert rate == 16000
+    expected = task.synthesize(features)[0].detach().numpy()  # type: ignore[attr-defined]
+    assert np.abs(written - expected).max() <= 1.5 / 32768 + 1e-4  # 16-bit file
+    assert (tmp_path / "out" / "tone.wav").is_file()
+
+
+def test_features_with_another_spec_are_refused_by_field(graphs: dict[str, tuple[object, Path]],
+                                                         tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    from audiogen.inference.feature_files import save_features
+
+    _, path = graphs["gan"]
+    other = LogMel(16000, n_fft=256, hop_length=64, n_mels=24, fmax=7000.0)
+    save_features(tmp_path / "in" / "a.npz", np.zeros((24, 10), np.float32), other.spec)
+    code = main(["synthesize", str(path), "--input", str(tmp_path / "in"), "--out",
+                 str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "fmax: model has 8000" in out and "7000" in out
+
+
+def test_bad_inputs_give_one_line_errors(graphs: dict[str, tuple[object, Path]], tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A non-exportable model (PGHI), a model that is no generator, a missing file, a missing
+    .onnx, a file that is not ONNX, and a step count other than the exported one."""
+    not_onnx = tmp_path / "fake.onnx"
+    not_onnx.write_text("not a graph")
+    wav = tmp_path / "a.wav"
+    soundfile.write(wav, harmonic_tone(0.3, 16000, 200.0, 0), 16000)
+    cases = {
+        ("export", "mel-consistent-16k", "--out", str(tmp_path / "m.onnx")): "PGHI",
+        ("export", str(tmp_path / "missing"), "--out", str(tmp_path / "m.onnx")): "missing",
+        ("synthesize", str(tmp_path / "none.onnx"), "--input", str(wav), "--out",
+         str(tmp_path / "o")): "not found",
+        ("synthesize", str(not_onnx), "--input", str(wav), "--out", str(tmp_path / "o")):
+            "not a loadable ONNX model",
+        ("synthesize", str(graphs["gan"][1]), "--input", str(tmp_path / "nothing"), "--out",
+         str(tmp_path / "o")): "input not found",
+        ("synthesize", str(graphs["flow"][1]), "--input", str(wav), "--out",
+         str(tmp_path / "o"), "--steps", "8"): "fixed in an exported graph (3)",
+    }
+    for argv, fragment in cases.items():
+        assert main(list(argv)) == 1, argv
+        err = capsys.readouterr().err
+        assert err.startswith("audiogen: error:") and err.count("\n") == 1, err
+        assert fragment in err and "Traceback" not in err, err
+    assert not (tmp_path / "m.onnx").exists()
