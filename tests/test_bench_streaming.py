@@ -49,6 +49,7 @@ def test_bench_rows_give_latency_exactness_and_no_clicks() -> None:
         assert row["algorithmic_latency_ms"] == sum(parts.values())
         assert row["samples"] == row["offline_samples"] == features.shape[-1] * 256
         assert row["snr_db"] > 100 and row["ms_per_chunk"] > 0 and row["rtf"] > 0
+        assert row["offline_rtf"] > 0
         assert row["boundary_jump_ratio"] < 1.5
 
 

@@ -11,7 +11,8 @@ One row per (model, chunk size):
 - ``ms_per_chunk``: median wall-clock time of one ``push`` of a full chunk once the stream is
   filled (warm-up pass excluded); ``rtf``: wall-clock time of the whole stream (pushes and
   flush) over the audio's duration, median of repeats (< 1 is faster than real time), on
-  ``threads`` CPU threads.
+  ``threads`` CPU threads; :func:`bench_stream` adds ``offline_rtf``, the same for one
+  offline call over the whole utterance.
 - ``snr_db``: streamed against offline output of the same features (inf when identical).
 - ``boundary_jump_ratio``: the largest sample-to-sample step |x[n] - x[n-1]| across a chunk
   boundary over the largest one elsewhere; a click at the joins would make it exceed 1.
@@ -31,6 +32,7 @@ from typing import Any
 import torch
 
 from audiogen import audio
+from audiogen.bench.timing import median_seconds
 from audiogen.inference.inputs import Item
 from audiogen.inference.streaming import (
     FrameStreamer,
@@ -143,12 +145,14 @@ def bench_stream(task: Task, features: torch.Tensor, chunk_ms: Sequence[float] =
     try:
         with torch.inference_mode():
             offline = generator(features)
+        offline_rtf = median_seconds(lambda: generator(features), repeats, warmup=1) / (
+            offline.shape[-1] / task.sample_rate)
         rows = []
         for milliseconds in chunk_ms:
             frames = chunk_frames(milliseconds, task.sample_rate, generator.hop_length)
             runs = [run_stream(generator, features, frames) for _ in range(1 + repeats)]
-            rows.append(stream_row(system, generator, task.sample_rate, frames, runs, offline,
-                                   threads))
+            row = stream_row(system, generator, task.sample_rate, frames, runs, offline, threads)
+            rows.append({**row, "offline_rtf": offline_rtf})
         return rows
     finally:
         torch.set_num_threads(previous)
