@@ -36,3 +36,16 @@ def test_rows_for_steps_and_one_step_models() -> None:
         assert FIELDS <= set(entry) and entry["xrt"] > 0 and entry["params"] > 0
     flow_1, flow_2 = rows[0], rows[1]
     assert flow_2["gmacs_per_audio_second"] > 1.5 * flow_1["gmacs_per_audio_second"]
+
+
+def test_value_differences_of_two_evaluations() -> None:
+    from audiogen.bench.evaluation import value_differences
+
+    def results(values: list[float | None]) -> dict[str, object]:
+        return {"metrics": ["mos"], "per_item": [
+            {"system": "gen", "id": str(index), "mos": value}
+            for index, value in enumerate(values)]}
+
+    table = value_differences(results([1.0, 2.0, 3.0, None]), results([1.5, 2.0, 2.0, 4.0]))
+    assert table["mos"]["n"] == 3
+    assert abs(table["mos"]["mean_abs"] - 0.5) < 1e-12 and table["mos"]["max_abs"] == 1.0

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from audiogen.cli.common import Subcommands, comma_list, named_paths
+from audiogen.cli.common import Subcommands, comma_list, named_paths, parse_assignments
 from audiogen.errors import ConfigError
 
 
@@ -47,10 +47,24 @@ def cmd_bench_eval(args: argparse.Namespace) -> int:
     if args.repeats < 1:
         raise ConfigError("--repeats must be at least 1")
     result = bench_eval(args.ref, args.gen, comma_list(args.metrics),
-                        args.repeats, args.workers)
+                        args.repeats, args.workers, parse_assignments(args.option, "--option"))
     print(format_table(result))
     if args.json:
         atomic_write_json(Path(args.json), result)
+    return 0
+
+
+def cmd_bench_eval_values(args: argparse.Namespace) -> int:
+    from audiogen.bench.evaluation import value_differences
+    from audiogen.eval import results
+    from audiogen.utils import atomic_write_json
+
+    table = value_differences(results.read(Path(args.before)), results.read(Path(args.after)))
+    for metric, entry in table.items():
+        print(json.dumps({"metric": metric, **{k: round(v, 6) if isinstance(v, float) else v
+                                               for k, v in entry.items()}}))
+    if args.json:
+        atomic_write_json(Path(args.json), table)
     return 0
 
 
@@ -101,8 +115,17 @@ def register(commands: Subcommands) -> None:
     evaluation.add_argument("--repeats", type=int, default=1, help="medians over repeats")
     evaluation.add_argument("--workers", type=int, default=2,
                             help="processes (as audiogen evaluate)")
+    evaluation.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                            help="metric option, as audiogen evaluate (repeatable)")
     evaluation.add_argument("--json", help="write the measurements here")
     evaluation.set_defaults(handler=cmd_bench_eval)
+
+    values = sub.add_parser("eval-values", help="per-metric mean and max |difference| between "
+                            "the per-item values of two evaluations")
+    values.add_argument("before", help="results.json of the first evaluation")
+    values.add_argument("after", help="results.json of the second evaluation")
+    values.add_argument("--json", help="write the table here")
+    values.set_defaults(handler=cmd_bench_eval_values)
 
     codec = sub.add_parser("codec", help="encode+decode speed of our codec and EnCodec, side "
                            "by side")

@@ -159,3 +159,18 @@ def eval_mode(module: torch.nn.Module) -> torch.nn.Module:
     except NotImplementedError:
         pass
     return module
+
+
+def onnx_session(model: Path | Any, threads: int | None) -> Any:
+    """An onnxruntime CPU session of an ONNX file or ``onnx.ModelProto``, with full graph
+    optimisation and ``threads`` intra-op threads (None: onnxruntime's default, one per
+    physical core)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    source = str(model) if isinstance(model, (str, Path)) else model.SerializeToString()
+    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])

@@ -21,6 +21,7 @@ from audiogen.eval import pairing, parallel, registry, results
 from audiogen.eval.base import Metric, Scorer, SetScorer, version
 from audiogen.eval.results import CI95_METHOD
 from audiogen.eval.scoring import (
+    Job,
     Row,
     add_references,
     add_to_sets,
@@ -75,22 +76,22 @@ def evaluate(ref: str | None, gen: dict[str, str], metrics: list[str], out: Path
     header = _header(ref, gen, chosen, metric_options, cards)
     reference_errors = add_references(scorers, reference)
     state = _Progress(out, header, [m.name for m in chosen if m.group not in set_groups(scorers)])
-    set_values: dict[str, dict[str, dict[str, Any]]] = {}
     with_reference = any(m.needs_reference for s in item_scorers(scorers) for m in s.metrics)
     item_names = [m.name for s in item_scorers(scorers) for m in s.metrics]
+    groups = _item_groups(sources, reference if with_reference else None, with_reference,
+                          previous)
     with parallel.ItemPool(workers, item_names, metric_options) as pool:
-        for system, items in sources.items():
-            pairs = pairing.pair(items, reference if with_reference else None)
-            jobs = [(system, item, with_reference, previous.get((system, item.key), {}))
-                    for item in pairs]
-            rows = (pool.map(jobs) if pool.parallel else
-                    (score_item(*job, scorers) for job in jobs))
-            for job, row in tqdm(zip(jobs, rows), total=len(jobs), desc=f"eval {system}",
-                                 unit="item", dynamic_ncols=True):
+        rows = (pool.map(groups) if pool.parallel else
+                ([score_item(*job, scorers) for job in group] for group in groups))
+        for group, group_rows in tqdm(zip(groups, rows), total=len(groups), desc="eval",
+                                      unit="item", dynamic_ncols=True):
+            for job, row in zip(group, group_rows):
                 if pool.parallel:
-                    add_to_sets(system, job[1], scorers, row, with_reference)
+                    add_to_sets(job[0], job[1], scorers, row, with_reference)
                 state.add(row)
-            set_values[system] = set_results(scorers, system)
+    set_values = {system: set_results(scorers, system) for system in sources}
+    order = {system: index for index, system in enumerate(sources)}
+    state.rows.sort(key=lambda row: order[row["system"]])
     final = state.results(set_values, complete=True)
     final.update(reference_errors=reference_errors,
                  elapsed_seconds=round(time.monotonic() - started, 3))
@@ -100,6 +101,20 @@ def evaluate(ref: str | None, gen: dict[str, str], metrics: list[str], out: Path
 
         write_report(final, Path(report))
     return final
+
+
+def _item_groups(sources: dict[str, dict[str, pairing.Item]],
+                 reference: dict[str, pairing.Item] | None, with_reference: bool,
+                 previous: dict[tuple[str, str], Row]) -> list[list[Job]]:
+    """Scoring jobs ``(system, pair, with_reference, previous row)`` grouped by item key, each
+    group in system order: one process scores a key for every system in a row, so analyses of
+    the shared reference (a pitch track) are computed once and reused from its cache."""
+    groups: dict[str, list[Job]] = {}
+    for system, items in sources.items():
+        for item in pairing.pair(items, reference):
+            groups.setdefault(item.key, []).append(
+                (system, item, with_reference, previous.get((system, item.key), {})))
+    return [groups[key] for key in sorted(groups)]
 
 
 def make_card(metric: Metric, scorer: Scorer | SetScorer) -> dict[str, Any]:

