@@ -27,8 +27,8 @@ def register(commands: Subcommands) -> None:
     export.add_argument("--out", required=True, help="the .onnx file to write")
     export.add_argument("--steps", type=int, help="solver steps unrolled into the graph "
                         "(default: the model's)")
-    export.add_argument("--solver", help="euler, heun, midpoint or dpm_solver_pp_2m (default: "
-                        "the model's)")
+    export.add_argument("--solver", help="euler, heun, midpoint, dpm_solver_pp_2m or ddim "
+                        "(default: the model's)")
     export.add_argument("--grid", help="time grid (default: the model's)")
     export.add_argument("--fp16", action="store_true", help="float16 weights and arithmetic, "
                         "float32 inputs and outputs")

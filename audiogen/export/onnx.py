@@ -15,7 +15,6 @@ runtime (:mod:`audiogen.export.runtime`) refuses features made with other settin
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import tempfile
@@ -29,7 +28,6 @@ from torch import nn
 
 from audiogen.errors import ConfigError
 from audiogen.export.runtime import META_PREFIX
-from audiogen.sampling.solvers import SOLVERS
 from audiogen.tasks.base import Task
 from audiogen.tasks.enhance import AudioToAudio, GenerativeEnhancer
 from audiogen.tasks.gan_vocoder import GANVocoder
@@ -156,11 +154,10 @@ def check_exportable(task: Task, name: str, solver: str | None = None) -> None:
         if isinstance(task.prior, DecodedPrior):
             raise ExportError(f"{name}: cannot export to ONNX: its prior decodes the "
                               "features with the representation's own decoder")
-        run = SOLVERS.get(solver or task.solver)
-        if run is not None and "prior_std" in inspect.signature(run).parameters:
-            raise ExportError(f"{name}: cannot export solver {solver or task.solver!r}: it "
-                              "draws fresh noise at every step; use euler, heun, midpoint or "
-                              "dpm_solver_pp_2m")
+        if (solver or task.solver) == "ddpm":
+            raise ExportError(f"{name}: cannot export solver 'ddpm': it draws fresh noise at "
+                              "every step; use ddim (its deterministic eta = 0 form), euler, "
+                              "heun, midpoint or dpm_solver_pp_2m")
         return
     if not isinstance(task, GANVocoder):
         raise ExportError(f"{name}: cannot export to ONNX: {type(task).__name__} is not a "

@@ -20,11 +20,11 @@ import torch
 
 from audiogen.cli import main
 from audiogen.export.runtime import OnnxGenerator
-from audiogen.generative.schedules import CondOT
-from audiogen.models.backbones import ConvNeXtBackbone
+from audiogen.generative.schedules import CondOT, linear_discrete_vp
+from audiogen.models.backbones import ConvNeXtBackbone, WaveNetBackbone
 from audiogen.models.heads import ISTFTHead
 from audiogen.models.vocoders import ConditionalFlowNet, FrameVocoder
-from audiogen.representations.spectral import CompressedSTFT, LogMel
+from audiogen.representations.spectral import CompressedSTFT, LogMel, Waveform
 from audiogen.tasks.enhance import GenerativeEnhancer
 from audiogen.tasks.gan_vocoder import GANVocoder
 from audiogen.tasks.priors import ConditionPrior, MelSpectralPrior
@@ -33,7 +33,7 @@ from tests.conftest import SHARED_DATA, harmonic_tone
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxscript")
-from audiogen.export.onnx import export_task  # noqa: E402
+from audiogen.export.onnx import ExportError, export_task  # noqa: E402
 
 WAVS = SHARED_DATA / "ljspeech_mini" / "LJSpeech-1.1" / "wavs"
 needs_speech = pytest.mark.skipif(not WAVS.is_dir(), reason="no LJSpeech sample beside the "
@@ -75,6 +75,17 @@ def flow_vocoder() -> GenerativeVocoder:
     return task.eval()
 
 
+def diffusion_vocoder() -> GenerativeVocoder:
+    """A DiffWave-style waveform diffusion model (eps prediction, discrete VP schedule) sampled
+    with deterministic DDIM on DiffWave's inference betas."""
+    network = WaveNetBackbone(24, [8, 8], residual_channels=8, residual_layers=2,
+                              dilation_cycle_length=2, time_embedding_dim=16)
+    task = GenerativeVocoder(mel(), Waveform(16000), randomised(network, 0.02),
+                             linear_discrete_vp(num_steps=50), prediction="eps", steps=3,
+                             solver="ddim", grid="betas", inference_betas=[1e-4, 0.01, 0.2])
+    return task.eval()
+
+
 def enhancer(noise: float = 0.0, steps: int = 1) -> GenerativeEnhancer:
     """A predictive (noise 0, one step) or flow (noise > 0) enhancer; its zero-initialised
     output is perturbed only slightly, so its output stays near its input (a PESQ that means
@@ -90,7 +101,8 @@ def enhancer(noise: float = 0.0, steps: int = 1) -> GenerativeEnhancer:
 def graphs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[object, Path]]:
     """Each small model and its exported fp32 graph."""
     folder = tmp_path_factory.mktemp("onnx")
-    models = {"gan": gan_vocoder(), "flow": flow_vocoder(), "enhancer": enhancer(),
+    models = {"gan": gan_vocoder(), "flow": flow_vocoder(), "diffusion": diffusion_vocoder(),
+              "enhancer": enhancer(),
               "flow_enhancer": enhancer(noise=0.3, steps=2)}
     return {name: (task, export_task(task, folder / f"{name}.onnx", name))  # type: ignore
             for name, task in models.items()}
@@ -120,7 +132,8 @@ def run_both(task: object, path: Path, x: np.ndarray, seed: int = 3
 
 
 def test_graph_inputs_and_metadata(graphs: dict[str, tuple[object, Path]]) -> None:
-    expected = {"gan": ["features"], "flow": ["features", "noise"], "enhancer": ["audio"],
+    expected = {"gan": ["features"], "flow": ["features", "noise"],
+                "diffusion": ["features", "noise"], "enhancer": ["audio"],
                 "flow_enhancer": ["audio", "noise"]}
     for name, (task, path) in graphs.items():
         runtime = OnnxGenerator(path)
@@ -131,7 +144,7 @@ def test_graph_inputs_and_metadata(graphs: dict[str, tuple[object, Path]]) -> No
     assert json.loads(OnnxGenerator(graphs["flow"][1]).meta["sampling"])["steps"] == 3
 
 
-@pytest.mark.parametrize("name", ["gan", "flow"])
+@pytest.mark.parametrize("name", ["gan", "flow", "diffusion"])
 @pytest.mark.parametrize("frames", [1, 17, 200])
 def test_vocoders_match_pytorch_at_any_length(graphs: dict[str, tuple[object, Path]], name: str,
                                               frames: int) -> None:
@@ -161,9 +174,9 @@ def test_parity_on_real_speech(graphs: dict[str, tuple[object, Path]]) -> None:
     import pesq
 
     wave = speech()
-    for name in ("gan", "flow"):
+    for name in ("gan", "flow", "diffusion"):
         task, path = graphs[name]
-        features = task.representation.encode(torch.from_numpy(wave)[None])  # type: ignore
+        features = task.representation.encode(torch.from_numpy(wave[:24000])[None])  # type: ignore
         expected, got = run_both(task, path, features.numpy())
         assert np.abs(got - expected).max() <= 1e-4, name
     task, path = graphs["enhancer"]
@@ -270,6 +283,8 @@ def test_bad_inputs_give_one_line_errors(graphs: dict[str, tuple[object, Path]],
         ("synthesize", str(graphs["flow"][1]), "--input", str(wav), "--out",
          str(tmp_path / "o"), "--steps", "8"): "fixed in an exported graph (3)",
     }
+    with pytest.raises(ExportError, match="'ddpm': it draws fresh noise"):
+        export_task(diffusion_vocoder(), tmp_path / "m.onnx", "tiny", solver="ddpm")
     for argv, fragment in cases.items():
         assert main(list(argv)) == 1, argv
         err = capsys.readouterr().err
