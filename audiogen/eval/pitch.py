@@ -10,6 +10,7 @@ instead: torchcrepe's Viterbi path, refined by CREPE's local weighted average, w
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -46,11 +47,62 @@ FIRST_BIN_CENTS = 1997.3794084376191
 LOCAL_BINS = 4
 
 
-def _transition(bins: int = 360, width: int = 12) -> np.ndarray:
+TRANSITION_WIDTH = 12
+
+
+def _transition(bins: int = 360, width: int = TRANSITION_WIDTH) -> np.ndarray:
     """torchcrepe's Viterbi transition matrix: triangular, at most ``width`` - 1 bins a frame."""
     distance = np.abs(np.arange(bins)[:, None] - np.arange(bins)[None, :])
     transition = np.maximum(width - distance, 0).astype(np.float64)
     return transition / transition.sum(axis=1, keepdims=True)
+
+
+def viterbi(probabilities: np.ndarray, width: int = TRANSITION_WIDTH) -> np.ndarray:
+    """The path of ``librosa.sequence.viterbi(probabilities, _transition(bins, width))`` for
+    (bins, frames) probabilities, searching only the band of ``width`` - 1 bins where the
+    transition is non-zero: librosa's log(0 + tiny) = -708 outside the band never wins against
+    a state in the band (log-probabilities of a softmax over sigmoid outputs differ by at most
+    1 between bins), and the additions and first-maximum tie-breaking are librosa's, so the
+    path is the same at 1/15 of the work. Returns (frames,) int64 bins."""
+    epsilon = np.finfo(probabilities.dtype).tiny
+    bins = probabilities.shape[0]
+    log_trans = np.log(_transition(bins, width) + epsilon)
+    log_prob = np.ascontiguousarray(np.log(probabilities.T + epsilon))
+    log_init = np.log(np.full(bins, 1.0 / bins) + epsilon)
+    return _compiled_viterbi()(log_prob, log_trans, log_init, width)
+
+
+@functools.cache
+def _compiled_viterbi() -> Callable[..., np.ndarray]:
+    """:func:`_banded_viterbi_loop` compiled by numba (cached on disk)."""
+    import numba
+
+    return numba.njit(cache=True)(_banded_viterbi_loop)
+
+
+def _banded_viterbi_loop(log_prob: np.ndarray, log_trans: np.ndarray, log_init: np.ndarray,
+                         width: int) -> np.ndarray:
+    """librosa's ``_viterbi`` loop with each state's predecessors limited to its band."""
+    steps, states = log_prob.shape
+    pointers = np.zeros((steps, states), np.int64)
+    previous = log_prob[0] + log_init
+    value = np.empty(states)
+    for step in range(1, steps):
+        for state in range(states):
+            low, high = max(0, state - width + 1), min(states, state + width)
+            best, best_value = low, previous[low] + log_trans[low, state]
+            for candidate in range(low + 1, high):
+                candidate_value = previous[candidate] + log_trans[candidate, state]
+                if candidate_value > best_value:
+                    best, best_value = candidate, candidate_value
+            pointers[step, state] = best
+            value[state] = log_prob[step, state] + best_value
+        previous, value = value, previous
+    path = np.zeros(steps, np.int64)
+    path[-1] = np.argmax(previous)
+    for step in range(steps - 2, -1, -1):
+        path[step] = pointers[step + 1, path[step + 1]]
+    return path
 
 
 def decode(probabilities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,12 +110,8 @@ def decode(probabilities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     range): the Viterbi path over their softmax with torchcrepe's transition matrix, then the
     activation-weighted mean of bin cents within +-4 bins of the path (Kim et al. 2018).
     Returns the path bins and F0 in Hz, both (batch, frames)."""
-    import librosa
-
     softmax = torch.softmax(probabilities, dim=1).double().numpy()
-    transition = _transition(probabilities.shape[1])
-    bins = torch.from_numpy(np.stack([librosa.sequence.viterbi(sequence, transition)
-                                      for sequence in softmax]).astype(np.int64))
+    bins = torch.from_numpy(np.stack([viterbi(sequence) for sequence in softmax]))
     index = torch.arange(probabilities.shape[1])[None, :, None]
     near = (index - bins[:, None, :]).abs() <= LOCAL_BINS
     activations = probabilities.double().nan_to_num(neginf=0.0).clamp_min(0.0)

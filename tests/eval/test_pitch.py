@@ -19,7 +19,7 @@ from audiogen.eval.pitch import (
     pitch_metrics,
 )
 
-from .signals import speech_like
+from .signals import speech_like, with_noise
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +139,34 @@ def test_onnxruntime_and_torch_backends_track_alike() -> None:
     np.testing.assert_allclose(tracks[0].periodicity, tracks[1].periodicity, atol=1e-5)
     with pytest.raises(ConfigError, match="pitch_backend must be one of"):
         CrepePitch([F0_RMSE], backend="tensorflow")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_banded_viterbi_equals_librosa(seed: int) -> None:
+    import librosa
+
+    from audiogen.eval.pitch import _transition, viterbi
+
+    rng = np.random.default_rng(seed)
+    activations = torch.from_numpy(rng.random((360, 150)) ** rng.uniform(0.3, 6.0))
+    activations[: rng.integers(0, 60)] = -float("inf")
+    activations[rng.integers(250, 360):] = -float("inf")
+    probabilities = torch.softmax(activations, dim=0).numpy()
+    expected = librosa.sequence.viterbi(probabilities, _transition())
+    np.testing.assert_array_equal(viterbi(probabilities), expected)
+
+
+def test_banded_viterbi_equals_librosa_on_crepe_activations(crepe: Scorer) -> None:
+    import librosa
+    import torchcrepe
+
+    from audiogen.eval.pitch import _transition, viterbi
+
+    assert isinstance(crepe, CrepePitch)
+    wave = torch.from_numpy(with_noise(speech_like(1.5, f0=120.0), 5.0))[None]
+    frames = next(torchcrepe.preprocess(wave, 16000, 160, 1024, "cpu"))
+    activations = crepe.network(frames).T.double()
+    activations[:torchcrepe.convert.frequency_to_bins(torch.tensor(50.0))] = -float("inf")
+    probabilities = torch.softmax(activations, dim=0).numpy()
+    expected = librosa.sequence.viterbi(probabilities, _transition())
+    np.testing.assert_array_equal(viterbi(probabilities), expected)
