@@ -91,7 +91,7 @@ def evaluate(ref: str | None, gen: dict[str, str], metrics: list[str], out: Path
                 state.add(row)
     set_values = {system: set_results(scorers, system) for system in sources}
     order = {system: index for index, system in enumerate(sources)}
-    state.rows.sort(key=lambda row: order[row["system"]])
+    state.rows.sort(key=lambda row: (order[row["system"]], row["id"]))
     final = state.results(set_values, complete=True)
     final.update(reference_errors=reference_errors,
                  elapsed_seconds=round(time.monotonic() - started, 3))
@@ -108,13 +108,22 @@ def _item_groups(sources: dict[str, dict[str, pairing.Item]],
                  previous: dict[tuple[str, str], Row]) -> list[list[Job]]:
     """Scoring jobs ``(system, pair, with_reference, previous row)`` grouped by item key, each
     group in system order: one process scores a key for every system in a row, so analyses of
-    the shared reference (a pitch track) are computed once and reused from its cache."""
+    the shared reference (a pitch track) are computed once and reused from its cache. Groups
+    come largest files first, so that worker processes finish together (longest first)."""
     groups: dict[str, list[Job]] = {}
     for system, items in sources.items():
         for item in pairing.pair(items, reference):
             groups.setdefault(item.key, []).append(
                 (system, item, with_reference, previous.get((system, item.key), {})))
-    return [groups[key] for key in sorted(groups)]
+    return sorted(groups.values(), key=lambda group: -sum(_file_size(job[1]) for job in group))
+
+
+def _file_size(item: pairing.Pair) -> int:
+    """Bytes of an item's generated file (0 when missing): the cost of scoring it, roughly."""
+    try:
+        return item.generated.path.stat().st_size if item.generated is not None else 0
+    except OSError:
+        return 0
 
 
 def make_card(metric: Metric, scorer: Scorer | SetScorer) -> dict[str, Any]:
