@@ -68,7 +68,8 @@ class AudioDataset(Dataset):
         else:
             wave, length = self._crop(utterance, seed)
         item = {"audio": wave, "length": length, "id": utterance.id,
-                "speaker": utterance.speaker}
+                "speaker": utterance.speaker, "label": utterance.label,
+                "extra": utterance.extra}
         if self.degradation is not None:
             rng = np.random.default_rng(seed)
             degraded, _ = degrade(wave[0].numpy(), self.sample_rate, self.degradation, rng)
@@ -137,11 +138,13 @@ class StepBatchSampler(Sampler):
 
 def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Pad ``audio`` (and ``degraded`` when items have it) to the longest item: (B, 1, T_max);
-    ``lengths`` (B,), lists of ids and speakers."""
+    ``lengths`` (B,), lists of ids, speakers, labels and extra manifest fields."""
     longest = max(item["audio"].shape[-1] for item in items)
     batch = {"lengths": torch.tensor([item["length"] for item in items]),
              "ids": [item["id"] for item in items],
-             "speakers": [item["speaker"] for item in items]}
+             "speakers": [item["speaker"] for item in items],
+             "labels": [item.get("label") for item in items],
+             "extras": [item.get("extra", {}) for item in items]}
     for key in ("audio", "degraded"):
         if key not in items[0]:
             continue
