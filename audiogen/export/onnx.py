@@ -103,7 +103,7 @@ def build_graph(task: Task, name: str, steps: int | None = None, solver: str | N
                 grid: str | None = None) -> Graph:
     """The exportable module of ``task`` with example inputs; :class:`ExportError` naming
     ``name`` and the reason when it has none."""
-    check_exportable(task, name, solver)
+    check_exportable(task, name, steps, solver, grid)
     representation = task.representation
     if isinstance(task, GenerativeEnhancer):
         length = EXAMPLE_FRAMES * representation.hop_length - 5
@@ -133,7 +133,8 @@ def _deterministic_prior(task: GenerativeVocoder, features: torch.Tensor) -> boo
     return bool((std == 0).all())
 
 
-def check_exportable(task: Task, name: str, solver: str | None = None) -> None:
+def check_exportable(task: Task, name: str, steps: int | None = None,
+                     solver: str | None = None, grid: str | None = None) -> None:
     """Raise :class:`ExportError` naming ``name`` when ``task`` has no ONNX graph here."""
     inversion = task if isinstance(task, GriffinLim) else getattr(task, "prior", None)
     if isinstance(inversion, (GriffinLim, GriffinLimPrior)):
@@ -162,6 +163,9 @@ def check_exportable(task: Task, name: str, solver: str | None = None) -> None:
     if not isinstance(task, GANVocoder):
         raise ExportError(f"{name}: cannot export to ONNX: {type(task).__name__} is not a "
                           "vocoder or an audio-to-audio model")
+    if any(option is not None for option in (steps, solver, grid)):
+        raise ExportError(f"{name}: a one-step GAN vocoder has no solver steps, solver or grid "
+                          "to set")
 
 
 def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike,
@@ -232,7 +236,9 @@ def to_float16(proto: Any) -> Any:
     from onnx import TensorProto, helper
     from onnxconverter_common import float16
 
-    half = float16.convert_float_to_float16(proto, keep_io_types=True)
+    with warnings.catch_warnings():  # it warns for every weight below float16's range
+        warnings.simplefilter("ignore")
+        half = float16.convert_float_to_float16(proto, keep_io_types=True)
     declared = {info.name: info.type.tensor_type.elem_type for info in half.graph.value_info}
     for node in half.graph.node:
         if node.op_type == "Cast" and declared.get(node.output[0]) == TensorProto.FLOAT16:
