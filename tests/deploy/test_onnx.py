@@ -291,3 +291,19 @@ def test_bad_inputs_give_one_line_errors(graphs: dict[str, tuple[object, Path]],
         assert err.startswith("audiogen: error:") and err.count("\n") == 1, err
         assert fragment in err and "Traceback" not in err, err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_cli_exports_a_shipped_enhancer(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    """``audiogen export bwe-8to16k`` (its keep-the-input-band step included) runs in
+    onnxruntime as the PyTorch model does, at a length the export never saw."""
+    import audiogen
+
+    out = tmp_path / "bwe.onnx"
+    assert main(["export", "bwe-8to16k", "--format", "onnx", "--out", str(out)]) == 0
+    assert f"wrote {out} (fp32)" in capsys.readouterr().out
+    task = audiogen.load("bwe-8to16k").task  # type: ignore[union-attr]
+    wave = harmonic_tone(1.3, 16000, 140.0, 2)[None]
+    expected, got = run_both(task, out, wave)
+    assert got.shape == expected.shape == wave.shape
+    assert np.abs(got - expected).max() <= 1e-4
