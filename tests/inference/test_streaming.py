@@ -121,7 +121,7 @@ def test_the_low_latency_recipe_has_the_lookahead_its_config_names() -> None:
     config = cfg.load("recipes/vocoder/gan_mel/lowlatency.yaml")
     lookahead = config["task"]["generator"]["backbone"]["lookahead"]
     torch.manual_seed(0)
-    generator = build_task(config).generator
+    generator = cfg.instantiate(config["task"]["generator"], where="task.generator")
     assert isinstance(generator, FrameVocoder)
     backbone = generator.backbone.double().eval()
     assert isinstance(backbone, ConvNeXtBackbone) and backbone.lookahead == lookahead
