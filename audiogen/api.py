@@ -34,6 +34,7 @@ from audiogen.representations.units import UnitRepresentation, load_units
 from audiogen.tasks.base import Task
 from audiogen.tasks.codec import CodecTask
 from audiogen.tasks.enhance import AudioToAudio
+from audiogen.tasks.generate import PromptToAudio
 from audiogen.tasks.quality import TARGETS, QualityPrediction
 from audiogen.train.loading import (
     PRETRAINED,
@@ -44,10 +45,9 @@ from audiogen.train.loading import (
     trained_codec,
 )
 
-__all__ = ["PRETRAINED", "Codec", "Enhancer", "InferenceModel", "QualityEstimator", "Sampling",
-           "Units", "Vocoder", "export_pretrained", "load", "load_converter", "load_task_any",
-           "pretrained_names",
-           "resolve"]
+__all__ = ["PRETRAINED", "Codec", "Enhancer", "Generator", "InferenceModel", "QualityEstimator",
+           "Sampling", "Units", "Vocoder", "export_pretrained", "load", "load_converter",
+           "load_task_any", "pretrained_names", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,44 @@ class Enhancer(InferenceModel):
         return enhance_wave(self.task, wave, self.sampling.steps, generator, self.chunk_seconds)
 
 
+class Generator(InferenceModel):
+    """Inference wrapper around a prompt-conditioned generator (:class:`PromptToAudio`).
+
+    ``generate(prompt, n, steps, cfg, seed, negative_prompt)`` -> (n, T) audio at
+    :attr:`sample_rate`, T = the model's clip length. A prompt is ``"digit=7 speaker=jackson"``
+    (labels may be left out; :attr:`labels` lists the valid ones). Clip i starts from noise
+    drawn from seed ``seed + i`` alone and is decoded with that seed, so ``seed=s + i, n=1``
+    reproduces it (up to float rounding, with the deterministic solvers: all but ddpm).
+    """
+
+    def __init__(self, task: PromptToAudio, sampling: Sampling = Sampling()) -> None:
+        super().__init__(task)
+        self.task, self.sampling = task, sampling
+
+    @property
+    def labels(self) -> dict[str, list[str]]:
+        """Label name -> its valid values."""
+        return self.task.vocabulary.spec
+
+    def parse(self, prompt: str | dict[str, Any] | None) -> dict[str, str]:
+        """The checked ``{label: value}`` of a prompt (PromptError lists the valid ones)."""
+        return self.task.vocabulary.parse(prompt)
+
+    @torch.no_grad()
+    def generate(self, prompt: str | dict[str, Any] | None = None, n: int = 1,
+                 steps: int | None = None, cfg: float | None = None, seed: int | None = None,
+                 negative_prompt: str | dict[str, Any] | None = None,
+                 solver: str | None = None, grid: str | None = None) -> torch.Tensor:
+        vocabulary = self.task.vocabulary
+        labels = vocabulary.encode([prompt] * n)
+        negative = None if negative_prompt is None else vocabulary.encode([negative_prompt] * n)
+        first = self.sampling.seed if seed is None else seed
+        return self.task.generate_seeded(labels, range(first, first + n),
+                                         steps or self.sampling.steps,
+                                         solver or self.sampling.solver,
+                                         grid or self.sampling.grid, cfg, negative)
+
+
 class Codec(InferenceModel):
     """Inference wrapper around a trained codec (:class:`NeuralCodec`, raw weights, the spec
     naming the weights file's SHA-256, as ``audiogen extract tokens`` writes it).
@@ -221,12 +259,12 @@ class Units(InferenceModel):
 
 def load(name_or_path: str | os.PathLike, device: str = "cpu",
          sampling: Sampling = Sampling(), ssl_model: str | os.PathLike | None = None
-         ) -> Vocoder | Codec | QualityEstimator | Units | Enhancer:
+         ) -> Vocoder | Codec | QualityEstimator | Units | Enhancer | Generator:
     """Load a shipped or trained model for inference (no training-only parts): a
     :class:`Codec` for a codec experiment, a :class:`QualityEstimator` for a quality
     predictor, :class:`Units` for a k-means folder (``ssl_model``: where its SSL model is,
-    when that is a local folder), an :class:`Enhancer` for an audio-to-audio model, else a
-    :class:`Vocoder`."""
+    when that is a local folder), an :class:`Enhancer` for an audio-to-audio model, a
+    :class:`Generator` for a prompt-conditioned generator, else a :class:`Vocoder`."""
     path = Path(name_or_path)
     if (path / KMEANS_META).is_file():
         return Units(load_units(path, ssl_model).to(device))
@@ -238,6 +276,8 @@ def load(name_or_path: str | os.PathLike, device: str = "cpu",
         return QualityEstimator(task)
     if isinstance(task, AudioToAudio):
         return Enhancer(task, sampling)
+    if isinstance(task, PromptToAudio):
+        return Generator(task, sampling)
     if hasattr(task, "discriminators"):  # the GAN vocoder's critics: training only
         del task.discriminators
     return Vocoder(task, sampling)

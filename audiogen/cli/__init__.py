@@ -20,6 +20,7 @@ from audiogen.cli import (
     evaluate,
     export,
     extract,
+    generate,
     listen,
     quality,
     recipe,
@@ -31,8 +32,8 @@ from audiogen.cli import (
 from audiogen.errors import AudiogenError
 
 # In the order of ``audiogen --help``.
-GROUPS = (data, train, recipe, synthesize, enhance, export, extract, evaluate, bench, quality, ssl,
-          listen, codec, speaker)
+GROUPS = (data, train, recipe, synthesize, generate, enhance, export, extract, evaluate, bench,
+          quality, ssl, listen, codec, speaker)
 
 
 def build_parser() -> argparse.ArgumentParser:
