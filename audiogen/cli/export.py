@@ -20,8 +20,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def register(commands: Subcommands) -> None:
     """Add ``audiogen export``."""
-    export = commands.add_parser("export", help="export a vocoder or audio-to-audio model to "
-                                 "ONNX (fixed step count, solver unrolled)")
+    export = commands.add_parser("export", help="export a vocoder, audio-to-audio model or codec "
+                                 "decoder to ONNX (fixed step count, solver unrolled)")
     export.add_argument("model", help="shipped model name, experiment or checkpoint folder")
     export.add_argument("--format", choices=["onnx"], default="onnx")
     export.add_argument("--out", required=True, help="the .onnx file to write")

@@ -2,7 +2,8 @@
 
 What exports: a GAN vocoder (features -> audio, one pass), a flow or diffusion vocoder at a
 chosen step count with its deterministic solver unrolled (features and start noise -> audio),
-and an audio-to-audio model (audio [and start noise] -> audio, its STFT in the graph). The
+an audio-to-audio model (audio [and start noise] -> audio, its STFT in the graph), and a codec
+decoder (tokens -> audio). The
 complex STFT and inverse STFT become strided convolutions with a windowed DFT basis
 (:func:`audiogen.representations.spectral.dft_stft` / ``dft_istft``) while exporting. The start
 noise is a graph input rather than a constant: a constant cannot follow a dynamic length, and
@@ -28,6 +29,7 @@ from torch import nn
 
 from audiogen.errors import ConfigError
 from audiogen.export.runtime import META_PREFIX
+from audiogen.representations.codec import NeuralCodec
 from audiogen.tasks.base import Task
 from audiogen.tasks.enhance import AudioToAudio, GenerativeEnhancer
 from audiogen.tasks.gan_vocoder import GANVocoder
@@ -74,6 +76,18 @@ class EnhancerGraph(nn.Module):
         return wave[..., : audio.shape[-1]]
 
 
+class CodecDecoderGraph(nn.Module):
+    """tokens (B, n_q, frames) int64 -> audio (B, frames * hop): the codec's dequantizer and
+    decoder at the bandwidth it was loaded with."""
+
+    def __init__(self, codec: NeuralCodec) -> None:
+        super().__init__()
+        self.codec = codec
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.codec.decode_levels(tokens)
+
+
 def _start_noise(task: GenerativeVocoder, features: torch.Tensor, noise: torch.Tensor | None
                  ) -> torch.Tensor:
     """The given noise, or zeros when the prior is deterministic (no noise input)."""
@@ -96,7 +110,7 @@ class Graph:
     module: nn.Module
     inputs: dict[str, torch.Tensor]
     dynamic: dict[str, dict[int, str]]
-    kind: str  # "vocoder" (features in) or "enhancer" (audio in)
+    kind: str  # "vocoder" (features in), "enhancer" (audio in) or "codec" (tokens in)
 
 
 def build_graph(task: Task, name: str, steps: int | None = None, solver: str | None = None,
@@ -178,23 +192,43 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike,
 
     name = str(name_or_path)
     model = load(name_or_path)
+    if isinstance(model, Codec):
+        if any(option is not None for option in (steps, solver, grid)):
+            raise ExportError(f"{name}: a codec decoder has no solver steps, solver or grid")
+        return export_codec_decoder(model.codec, out, name, fp16)
     if not isinstance(model, (Vocoder, Enhancer)):
         raise ExportError(f"{name}: cannot export to ONNX: a {type(model).__name__} (only "
-                          "vocoders and audio-to-audio models export; the codec decoder is "
-                          "not wired yet)" if isinstance(model, Codec) else
-                          f"{name}: cannot export to ONNX: a {type(model).__name__}")
+                          "vocoders, audio-to-audio models and codec decoders export)")
     return export_task(model.task, out, name, steps, solver, grid, fp16)
+
+
+def export_codec_decoder(codec: NeuralCodec, out: str | os.PathLike, name: str,
+                         fp16: bool = False) -> Path:
+    """The decoder of ``codec`` (tokens -> audio) at its current bandwidth, with the codec's
+    spec (n_q, codebook size, weights hash) in the metadata."""
+    codec = codec.float().eval()
+    tokens = torch.randint(0, codec.codebook_size, (1, codec.n_q, EXAMPLE_FRAMES))
+    graph = Graph(CodecDecoderGraph(codec).eval(), {"tokens": tokens},
+                  {"tokens": {0: "batch", 2: "frames"}}, "codec")
+    meta = {"kind": "codec", "spec": json.dumps(codec.spec), "model_spec": json.dumps(codec.spec),
+            "sample_rate": str(codec.sample_rate), "source": name, "inputs": "tokens",
+            "precision": "fp16" if fp16 else "fp32", "hop_length": str(codec.hop_length)}
+    return _save(graph, meta, out, fp16)
 
 
 def export_task(task: Task, out: str | os.PathLike, name: str, steps: int | None = None,
                 solver: str | None = None, grid: str | None = None, fp16: bool = False
                 ) -> Path:
     """:func:`export_onnx` of a task object (``name`` is stored as the graph's source)."""
-    import onnx
-
     task = task.float().eval()
     graph = build_graph(task, name, steps, solver, grid)
-    meta = metadata(task, graph, name, steps, solver, grid, fp16)
+    return _save(graph, metadata(task, graph, name, steps, solver, grid, fp16), out, fp16)
+
+
+def _save(graph: Graph, meta: dict[str, str], out: str | os.PathLike, fp16: bool) -> Path:
+    """Trace ``graph``, convert it to float16 if asked, add ``meta`` and write it."""
+    import onnx
+
     proto = trace(graph)
     if fp16:
         proto = to_float16(proto)

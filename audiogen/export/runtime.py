@@ -5,7 +5,7 @@
 the field. :func:`synthesize_files` is ``audiogen synthesize model.onnx``: wav inputs (a file,
 a folder or a manifest) are turned into log-mel features from the stored spec
 (:mod:`audiogen.export.features`, numpy and librosa) or fed as audio to an audio-to-audio
-model; ``.npz`` feature files must carry the stored spec.
+model; ``.npz`` feature (or codec token) files must carry the stored spec.
 """
 
 from __future__ import annotations
@@ -33,11 +33,13 @@ MAX_SECONDS_VARIABLE = "AUDIOGEN_MAX_SECONDS"
 
 
 class OnnxGenerator:
-    """An exported vocoder (features -> audio) or audio-to-audio model (audio -> audio).
+    """An exported vocoder (features -> audio), audio-to-audio model (audio -> audio) or codec
+    decoder (tokens -> audio).
 
     ``__call__(x, seed)``: x is float32 features (B, dim, frames) for a vocoder, audio (B, T)
-    for an enhancer; the start noise a sampler needs is drawn from ``seed`` (numpy). Returns
-    float32 audio (B, T) at :attr:`sample_rate`.
+    for an enhancer, int64 tokens (B, n_q, frames) for a codec decoder; the start noise a
+    sampler needs is drawn from ``seed`` (numpy). Returns float32 audio (B, T) at
+    :attr:`sample_rate`.
     """
 
     def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
@@ -69,7 +71,8 @@ class OnnxGenerator:
         self.inputs = meta["inputs"].split(",")
 
     def __call__(self, x: np.ndarray, seed: int = 0) -> np.ndarray:
-        feeds = {self.inputs[0]: np.ascontiguousarray(x, dtype=np.float32)}
+        dtype = np.int64 if self.kind == "codec" else np.float32
+        feeds = {self.inputs[0]: np.ascontiguousarray(x, dtype=dtype)}
         if "noise" in self.inputs:
             shape = self.noise_shape(x)
             feeds["noise"] = np.random.default_rng(seed).standard_normal(shape,
@@ -155,11 +158,17 @@ def synthesize_files(model: str | os.PathLike, inputs: str | os.PathLike,
 def _model_input(generator: OnnxGenerator, path: Path) -> tuple[np.ndarray, int]:
     """The model's input for one file and the number of output samples to keep."""
     if path.suffix == FEATURE_SUFFIX:
-        if generator.kind != "vocoder":
+        if generator.kind == "enhancer":
             raise DataError(f"{path}: an audio-to-audio model takes audio, not features")
-        features, spec = read_features(path)
+        features, spec, extra = read_features(path, tokens=generator.kind == "codec")
         generator.check_spec(spec, f"features in {path}")
-        return features, features.shape[-1] * generator.hop_length
+        length = features.shape[-1] * generator.hop_length
+        if "num_samples" in extra:  # codec tokens: the encoded audio's own length
+            length = min(length, int(extra["num_samples"]))
+        return features, length
+    if generator.kind == "codec":
+        raise DataError(f"{path}: a codec decoder takes token files (.npz from 'audiogen "
+                        "extract tokens'), not audio")
     wave = read_audio(path, generator.sample_rate)
     if generator.kind == "enhancer":
         return wave, wave.shape[-1]
@@ -199,22 +208,29 @@ def list_inputs(source: Path) -> list[tuple[Path, str]]:
     return [(p, p.relative_to(source).with_suffix("").as_posix()) for p in files]
 
 
-def read_features(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
-    """Float32 (dim, frames) features and their spec from an audiogen ``.npz`` file."""
+def read_features(path: Path, tokens: bool = False
+                  ) -> tuple[np.ndarray, dict[str, Any], dict[str, np.ndarray]]:
+    """Float32 (dim, frames) features, or int64 (n_q, frames) codec tokens with ``tokens``,
+    their spec and the file's extra arrays, from an audiogen ``.npz`` file."""
     try:
         with np.load(path, allow_pickle=False) as data:
             if "features" not in data.files or "spec" not in data.files:
                 raise DataError(f"{path}: not an audiogen feature file (no features or spec "
                                 "array; extract it again)")
             features, spec = data["features"], json.loads(str(data["spec"]))
+            extra = {key: data[key] for key in data.files if key not in ("features", "spec")}
     except (OSError, ValueError, EOFError) as error:
         raise DataError(f"{path}: not an audiogen feature file ({error})") from None
-    if features.ndim != 2 or features.dtype.kind != "f":
-        raise DataError(f"{path}: features must be float (dim, frames), got {features.dtype} "
+    kind = "iu" if tokens else "f"
+    if features.ndim != 2 or features.dtype.kind not in kind:
+        wanted = "integer (n_q, frames) tokens" if tokens else "float (dim, frames) features"
+        raise DataError(f"{path}: the model takes {wanted}, got {features.dtype} "
                         f"{features.shape}")
+    if tokens:
+        return features.astype(np.int64), spec, extra
     if not np.isfinite(features).all():
         raise AudioError(path, "features contain NaN or Inf")
-    return features.astype(np.float32), spec
+    return features.astype(np.float32), spec, extra
 
 
 def read_audio(path: Path, sample_rate: int) -> np.ndarray:

@@ -307,3 +307,39 @@ def test_cli_exports_a_shipped_enhancer(tmp_path: Path, capsys: pytest.CaptureFi
     expected, got = run_both(task, out, wave)
     assert got.shape == expected.shape == wave.shape
     assert np.abs(got - expected).max() <= 1e-4
+
+
+def test_codec_decoder_exports_and_decodes_token_files(tmp_path: Path) -> None:
+    """A small random codec's decoder (tokens -> audio) at 2 of its 3 levels: onnxruntime equals
+    NeuralCodec.decode, and ``audiogen synthesize`` decodes a token file trimmed to its
+    num_samples; audio inputs are refused by name."""
+    from audiogen.export.onnx import export_codec_decoder
+    from audiogen.inference.tokens import TokenFile, save_tokens
+    from audiogen.models.codec import SEANetDecoder, SEANetEncoder
+    from audiogen.representations.codec import NeuralCodec
+    from audiogen.representations.quantizers import ResidualVectorQuantizer
+
+    torch.manual_seed(0)
+    codec = NeuralCodec(16000, SEANetEncoder(16, base_channels=4, strides=(2, 4)),
+                        ResidualVectorQuantizer(16, n_q=3, codebook_size=32),
+                        SEANetDecoder(16, base_channels=4, strides=(2, 4)))
+    codec.set_bandwidth(codec.supported_bandwidths[1])
+    randomised(codec, 0.05)
+    path = export_codec_decoder(codec, tmp_path / "decoder.onnx", "tiny-codec")
+    runtime = OnnxGenerator(path)
+    tokens = codec.tokens(torch.from_numpy(harmonic_tone(0.2, 16000, 200.0, 0))[None])
+    assert tokens.shape[1] == 2
+    with torch.no_grad():
+        expected = codec.decode(tokens).numpy()
+    got = runtime(tokens.numpy())
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= 1e-4
+    inputs = tmp_path / "tokens"
+    save_tokens(inputs / "a.npz", TokenFile(tokens[0].numpy(), codec.spec, 3000))
+    soundfile.write(inputs / "b.wav", harmonic_tone(0.2, 16000, 200.0, 0), 16000)
+    assert main(["synthesize", str(path), "--input", str(inputs), "--out",
+                 str(tmp_path / "out")]) == 0
+    written, _ = soundfile.read(tmp_path / "out" / "a.wav", dtype="float32")
+    assert written.shape == (3000,)
+    assert np.abs(written - expected[0, :3000]).max() <= 1.5 / 32768 + 1e-4
+    assert not (tmp_path / "out" / "b.wav").exists()
