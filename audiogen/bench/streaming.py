@@ -181,3 +181,53 @@ def synthesize_stream(task: Task, source: str | os.PathLike, out: str | os.PathL
     audio.save(out, run.audio[0].float().cpu()[None], task.sample_rate)
     row = stream_row(system, generator, task.sample_rate, frames, [run], offline, threads)
     return {**row, "input": str(source), "output": str(out)}
+
+
+@dataclass
+class StreamReport:
+    """What a streaming job wrote, what it skipped (with the reason) and one measurement row
+    per written file."""
+
+    written: list[Path]
+    skipped: list[tuple[str, str]]
+    rows: list[dict[str, Any]]
+
+    def summary(self) -> list[str]:
+        """Algorithmic latency, median RTF and the worst SNR against offline, for the job line."""
+        if not self.rows:
+            return []
+        latency = self.rows[0]["algorithmic_latency_ms"]
+        rtf = statistics.median(row["rtf"] for row in self.rows)
+        snr = min(row["snr_db"] for row in self.rows)
+        return [f"latency {latency:.0f} ms", f"median RTF {rtf:.3f}",
+                f"worst SNR vs offline {snr:.1f} dB"]
+
+
+def stream_files(model: str | os.PathLike | Task, inputs: str | os.PathLike,
+                 out: str | os.PathLike, chunk_ms: float = 100.0, threads: int = 1,
+                 device: str = "cpu", limit: int | None = None, ema: bool = True
+                 ) -> StreamReport:
+    """:func:`synthesize_stream` for every input (file, folder, manifest or ``.npz`` features)
+    to ``out/<relative name>.wav``; rows also go to ``out/streaming.json``. An input that fails
+    is reported and skipped; a model that cannot stream fails before any input is read."""
+    from audiogen.errors import AudiogenError
+    from audiogen.inference.inputs import list_inputs
+    from audiogen.inference.synthesize import resolve_model, spread
+    from audiogen.utils import atomic_write_json
+
+    task = resolve_model(model, device, ema)
+    streamable_generator(task)  # refuse a model that cannot stream, by name, up front
+    out = Path(out)
+    report = StreamReport([], [], [])
+    for item in spread(list_inputs(inputs), limit):
+        target = out / f"{item.name}.wav"
+        try:
+            row = synthesize_stream(task, item.path, target, chunk_ms, threads, item.name)
+        except AudiogenError as error:
+            report.skipped.append((item.name, str(error)))
+            continue
+        report.written.append(target)
+        report.rows.append(row)
+    if report.rows:
+        atomic_write_json(out / "streaming.json", report.rows)
+    return report

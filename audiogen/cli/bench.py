@@ -1,5 +1,5 @@
-"""``audiogen bench vocoder|eval|codec``: speed of vocoders and peers, of an evaluation per hour
-of audio, and of codecs side by side."""
+"""``audiogen bench vocoder|eval|stream|codec``: speed of vocoders and peers, of an evaluation
+per hour of audio, of streaming synthesis, and of codecs side by side."""
 
 from __future__ import annotations
 
@@ -90,6 +90,24 @@ def cmd_bench_codec(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_stream(args: argparse.Namespace) -> int:
+    import torch
+
+    from audiogen.bench.streaming import bench_stream
+    from audiogen.inference.inputs import list_inputs
+    from audiogen.inference.synthesize import features_of, resolve_model
+
+    items = list_inputs(args.input)
+    if len(items) != 1:
+        raise ConfigError(f"--input {args.input}: give one wav or .npz file, not {len(items)}")
+    task = resolve_model(args.model, "cpu")
+    features = features_of(task, items[0], torch.device("cpu"))
+    rows = bench_stream(task, features, [float(c) for c in comma_list(args.chunk_ms)],
+                        args.threads, args.repeats, system=args.name or args.model)
+    _print_rows(rows, args.json)
+    return 0
+
+
 def register(commands: Subcommands) -> None:
     """Add ``audiogen bench`` and its subcommands."""
     bench = commands.add_parser("bench", help="speed benchmarks")
@@ -126,6 +144,18 @@ def register(commands: Subcommands) -> None:
     values.add_argument("after", help="results.json of the second evaluation")
     values.add_argument("--json", help="write the table here")
     values.set_defaults(handler=cmd_bench_eval_values)
+
+    stream = sub.add_parser("stream", help="streaming synthesis: algorithmic latency, ms per "
+                            "chunk, RTF and SNR against offline, per chunk size")
+    stream.add_argument("model", help="a frame vocoder: experiment, checkpoint or shipped name")
+    stream.add_argument("--input", required=True, help="one wav (encoded with the model's "
+                        "features) or .npz feature file")
+    stream.add_argument("--chunk-ms", default="16,64,96", help="comma-separated chunk lengths")
+    stream.add_argument("--threads", type=int, default=1)
+    stream.add_argument("--repeats", type=int, default=3)
+    stream.add_argument("--name", help="system name in the rows (default: the model argument)")
+    stream.add_argument("--json", help="write the rows here")
+    stream.set_defaults(handler=cmd_bench_stream)
 
     codec = sub.add_parser("codec", help="encode+decode speed of our codec and EnCodec, side "
                            "by side")

@@ -15,6 +15,13 @@ def cmd_synthesize(args: argparse.Namespace) -> int:
                                 limit=args.limit, steps=args.steps)
         return report_job(args.out, len(onnx.written), onnx.skipped,
                           noun=f"files ({onnx.audio_seconds:.1f} s of audio)")
+    if args.stream:
+        from audiogen.bench.streaming import stream_files
+
+        streamed = stream_files(args.model, args.input, args.out, args.chunk_ms, args.threads,
+                                args.device, args.limit, ema=args.weights == "ema")
+        return report_job(args.out, len(streamed.written), streamed.skipped,
+                          noun="files streamed", summary=streamed.summary())
     from audiogen.inference.synthesize import synthesize
 
     report = synthesize(args.model, args.input, args.out, steps=args.steps, solver=args.solver,
@@ -36,4 +43,10 @@ def register(commands: Subcommands) -> None:
     synth.add_argument("--grid", help="time grid: uniform, quadratic, karras, log_snr, or betas "
                        "(the model's inference betas, DiffWave's fast schedule)")
     synth.add_argument("--batch-size", type=int, default=1)
+    synth.add_argument("--stream", action="store_true", help="synthesize chunk by chunk as a "
+                       "streaming server would (frame vocoders); also measures latency, RTF "
+                       "and the SNR against offline synthesis (OUT/streaming.json)")
+    synth.add_argument("--chunk-ms", type=float, default=100.0,
+                       help="with --stream: mel chunk length (rounded down to whole frames)")
+    synth.add_argument("--threads", type=int, default=1, help="with --stream: CPU threads")
     synth.set_defaults(handler=cmd_synthesize)
