@@ -32,6 +32,10 @@ FEATURE_SUFFIX = ".npz"
 MAX_SECONDS_VARIABLE = "AUDIOGEN_MAX_SECONDS"
 
 
+class ModelError(AudiogenError):
+    """onnxruntime could not run the graph on an input (its message, on one line)."""
+
+
 class OnnxGenerator:
     """An exported vocoder (features -> audio), audio-to-audio model (audio -> audio) or codec
     decoder (tokens -> audio).
@@ -77,7 +81,11 @@ class OnnxGenerator:
             shape = self.noise_shape(x)
             feeds["noise"] = np.random.default_rng(seed).standard_normal(shape,
                                                                          dtype=np.float32)
-        return self.session.run(None, feeds)[0]
+        try:
+            return self.session.run(None, feeds)[0]
+        except Exception as error:  # noqa: BLE001 (onnxruntime's own exception types)
+            raise ModelError(f"{self.path}: onnxruntime failed on input "
+                             f"{tuple(x.shape)}: {str(error).splitlines()[0]}") from None
 
     def noise_shape(self, x: np.ndarray) -> tuple[int, int, int]:
         """(B, state channels, state frames) of the start noise for input ``x``."""
@@ -145,6 +153,8 @@ def synthesize_files(model: str | os.PathLike, inputs: str | os.PathLike,
         try:
             x, length = _model_input(generator, path)
             wave = generator(x[None], seed)[0][:length]
+            if not np.isfinite(wave).all():
+                raise AudioError(path, "the model's output contains NaN or Inf")
         except AudiogenError as error:
             report.skipped.append((name, str(error)))
             continue
@@ -170,13 +180,14 @@ def _model_input(generator: OnnxGenerator, path: Path) -> tuple[np.ndarray, int]
         raise DataError(f"{path}: a codec decoder takes token files (.npz from 'audiogen "
                         "extract tokens'), not audio")
     wave = read_audio(path, generator.sample_rate)
+    length = wave.shape[-1]
+    minimum = max(generator.hop_length, int(generator.spec.get("n_fft", 0)))
+    if length < minimum:  # too short to frame: zero-pad to one analysis window
+        wave = np.pad(wave, (0, minimum - length))
     if generator.kind == "enhancer":
-        return wave, wave.shape[-1]
+        return wave, length
     from audiogen.export.features import log_mel
 
-    minimum = max(generator.hop_length, int(generator.spec.get("n_fft", 0)))
-    if wave.shape[-1] < minimum:  # too short to frame: zero-pad to one analysis window
-        wave = np.pad(wave, (0, minimum - wave.shape[-1]))
     features = log_mel(wave, generator.spec)
     return features, features.shape[-1] * generator.hop_length
 

@@ -343,3 +343,33 @@ def test_codec_decoder_exports_and_decodes_token_files(tmp_path: Path) -> None:
     assert written.shape == (3000,)
     assert np.abs(written - expected[0, :3000]).max() <= 1.5 / 32768 + 1e-4
     assert not (tmp_path / "out" / "b.wav").exists()
+
+
+def test_bad_audio_files_are_reported_and_the_batch_goes_on(
+        graphs: dict[str, tuple[object, Path]], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Empty, corrupt and NaN files are skipped by name; 1-sample and stereo 44.1 kHz files
+    give audio of their own length at the model's rate; nothing prints a traceback."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    soundfile.write(inputs / "empty.wav", np.zeros(0, np.float32), 16000)
+    (inputs / "corrupt.wav").write_bytes(b"RIFF not really a wave file")
+    soundfile.write(inputs / "nan.wav", np.full(800, np.nan, np.float32), 16000,
+                    subtype="FLOAT")
+    soundfile.write(inputs / "one.wav", np.zeros(1, np.float32), 16000)
+    stereo = np.stack([harmonic_tone(0.5, 44100, 150.0, 1)] * 2, axis=1)
+    soundfile.write(inputs / "stereo.wav", stereo, 44100)
+    for name in ("gan", "enhancer"):
+        out = tmp_path / name
+        assert main(["synthesize", str(graphs[name][1]), "--input", str(inputs), "--out",
+                     str(out)]) == 0
+        captured = capsys.readouterr()
+        assert "wrote 2 files" in captured.out and "skipped 3" in captured.out
+        for bad in ("empty", "corrupt", "nan"):
+            assert f"skipped {bad}:" in captured.out
+        assert "Traceback" not in captured.out + captured.err
+        assert soundfile.info(out / "stereo.wav").samplerate == 16000
+        frames = soundfile.info(out / "stereo.wav").frames
+        assert abs(frames - 8000) <= (64 if name == "gan" else 0)
+        if name == "enhancer":
+            assert soundfile.info(out / "one.wav").frames == 1
