@@ -146,19 +146,20 @@ def test_graph_inputs_and_metadata(graphs: dict[str, tuple[object, Path]]) -> No
 
 @pytest.mark.parametrize("name", ["gan", "flow", "diffusion"])
 @pytest.mark.parametrize("frames", [1, 17, 200])
-def test_vocoders_match_pytorch_at_any_length(graphs: dict[str, tuple[object, Path]], name: str,
+def test_vocoders_match_pytorch_at_any_length_and_batch(graphs: dict[str, tuple[object, Path]], name: str,
                                               frames: int) -> None:
     task, path = graphs[name]
     wave = torch.from_numpy(harmonic_tone(frames * 64 / 16000 + 0.01, 16000, 150.0, frames))
     features = task.representation.encode(wave[None]).numpy()  # type: ignore[attr-defined]
-    expected, got = run_both(task, path, features[..., :frames])
-    assert got.shape == expected.shape == (1, frames * 64)
+    batch = np.concatenate([features, features - 0.5])[..., :frames]  # a batch of 2
+    expected, got = run_both(task, path, batch)
+    assert got.shape == expected.shape == (2, frames * 64)
     assert np.abs(got - expected).max() <= 1e-4
 
 
 @pytest.mark.parametrize("name", ["enhancer", "flow_enhancer"])
 @pytest.mark.parametrize("samples", [300, 4001])
-def test_enhancers_match_pytorch_at_any_length(graphs: dict[str, tuple[object, Path]],
+def test_enhancers_match_pytorch_at_any_length_and_batch(graphs: dict[str, tuple[object, Path]],
                                                name: str, samples: int) -> None:
     task, path = graphs[name]
     wave = harmonic_tone(samples / 16000, 16000, 180.0, samples)[None]
