@@ -106,7 +106,7 @@ class DnsmosNetwork:
     ``sessions(model) -> session`` builds an onnxruntime session of an ONNX model;
     ``chunk_frames`` bounds the frames of one trunk call (memory and cache use)."""
 
-    def __init__(self, path: Path, session: Any, chunk_frames: int = 256) -> None:
+    def __init__(self, path: Path, session: Any, chunk_frames: int = 128) -> None:
         trunk, head = split_graph(path)
         self.trunk_session = session(trunk)
         self.head_session = session(head)
