@@ -49,6 +49,10 @@ def test_clips_and_their_settings_are_written(experiment: Path, tmp_path: Path) 
              "002_speakerjackson_seed6"]
     assert names == sorted([f"{stem}.{suffix}" for stem in stems for suffix in ("json", "wav")])
     meta = json.loads((tmp_path / "out" / "001_digit3_speakergeorge_seed6.json").read_text())
+    written, _ = soundfile.read(tmp_path / "out" / "001_digit3_speakergeorge_seed6.wav")
+    peak, written_peak = meta.pop("peak"), np.abs(written).max()
+    assert (peak <= 1 and peak == pytest.approx(written_peak, abs=1e-3)) or (
+        peak > 1 and written_peak > 0.999)  # the peak before 16-bit PCM clips it
     assert meta == {"prompt": "digit=3 speaker=george",
                     "labels": {"digit": "3", "speaker": "george"},
                     "negative_prompt": "digit=3", "seed": 6, "steps": 2, "cfg": 2.0,

@@ -19,7 +19,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
                             guidance=args.cfg, seed=args.seed,
                             negative_prompt=args.negative_prompt, solver=args.solver,
                             grid=args.grid, device=args.device, ema=args.weights == "ema")
-    return report_job(args.out, len(report.written), [],
+    clipped = [f"{report.clipped} clipped at full scale"] if report.clipped else []
+    return report_job(args.out, len(report.written), [], summary=clipped,
                       noun=f"files ({report.audio_seconds:.1f} s of audio)")
 
 

@@ -2,8 +2,9 @@
 
 Clip j of prompt i is named ``{i:03d}_{prompt words}_seed{seed}.wav`` with seed
 ``seed + j``; its JSON beside it records the prompt, the negative prompt, the seed and every
-sampling setting, so ``--prompt P --seed S --n 1`` with those settings makes it again. Files are
-written atomically.
+sampling setting, so ``--prompt P --seed S --n 1`` with those settings makes it again, and the
+clip's peak before it is written as 16-bit PCM (clipped to full scale). Files are written
+atomically.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class GenerateReport:
 
     written: list[Path] = field(default_factory=list)
     audio_seconds: float = 0.0
+    clipped: int = 0  # clips whose peak exceeded full scale (saved clipped to [-1, 1])
 
 
 def prompt_generator(model: str | os.PathLike | Task, device: str = "cpu", ema: bool = True
@@ -87,7 +89,9 @@ def generate_files(model: str | os.PathLike | Task, prompts: list[str], out: str
                 "prompt": text, "labels": labels,
                 "negative_prompt": None if negative is None else vocabulary.format(negative),
                 "seed": clip_seed, **settings, "model": str(model),
-                "sample_rate": task.sample_rate, "duration": task.duration})
+                "sample_rate": task.sample_rate, "duration": task.duration,
+                "peak": round(float(clip.abs().max()), 4)})
             report.written.append(path)
+            report.clipped += bool(clip.abs().max() > 1.0)
             report.audio_seconds += clip.shape[-1] / task.sample_rate
     return report
