@@ -42,7 +42,7 @@ def test_clips_and_their_settings_are_written(experiment: Path, tmp_path: Path) 
     prompts.write_text("digit=3 speaker=george\nspeaker=jackson\n")
     assert generate(experiment, tmp_path / "out", "--prompt", "digit=7", "--prompts",
                     str(prompts), "--n", "2", "--cfg", "2", "--seed", "5",
-                    "--negative-prompt", "digit=3") == 0
+                    "--negative-prompt", "digit=3", "--batch-size", "3") == 0
     names = sorted(path.name for path in (tmp_path / "out").iterdir())
     stems = ["000_digit7_seed5", "000_digit7_seed6", "001_digit3_speakergeorge_seed5",
              "001_digit3_speakergeorge_seed6", "002_speakerjackson_seed5",
@@ -64,10 +64,17 @@ def test_same_seed_same_audio_and_other_seeds_differ(experiment: Path, tmp_path:
     for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
         assert generate(experiment, tmp_path / name, "--prompt", "digit=7 speaker=jackson",
                         "--seed", seed) == 0
+    assert generate(experiment, tmp_path / "batched", "--prompt", "digit=7 speaker=jackson",
+                    "--n", "3", "--batch-size", "2") == 0  # seeds 0, 1 together, then 2
     read = {name: soundfile.read(tmp_path / name / f"000_digit7_speakerjackson_seed{seed}.wav")[0]
             for name, seed in (("a", 0), ("b", 0), ("c", 1))}
     assert np.array_equal(read["a"], read["b"])
     assert np.abs(read["a"] - read["c"]).max() > 1e-3
+    for seed, name in ((0, "a"), (1, "c")):
+        batched, _ = soundfile.read(tmp_path / "batched" /
+                                    f"000_digit7_speakerjackson_seed{seed}.wav")
+        assert np.abs(batched - read[name]).max() <= 2 / 32768  # 16-bit rounding at most
+    assert len(list((tmp_path / "batched").glob("*.wav"))) == 3
 
 
 def test_python_api_matches_the_command_line(experiment: Path, tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     report = generate_files(args.model, prompts, args.out, n=args.n, steps=args.steps,
                             guidance=args.cfg, seed=args.seed,
                             negative_prompt=args.negative_prompt, solver=args.solver,
-                            grid=args.grid, device=args.device, ema=args.weights == "ema")
+                            grid=args.grid, device=args.device, ema=args.weights == "ema",
+                            batch_size=args.batch_size)
     clipped = [f"{report.clipped} clipped at full scale"] if report.clipped else []
     return report_job(args.out, len(report.written), [], summary=clipped,
                       noun=f"files ({report.audio_seconds:.1f} s of audio)")
@@ -43,6 +44,8 @@ def register(commands: Subcommands) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--solver", help="euler, heun, midpoint, dpm_solver_pp_2m, ddim, ddpm")
     parser.add_argument("--grid", help="time grid: uniform, quadratic, karras, log_snr")
+    parser.add_argument("--batch-size", type=int, default=16, help="clips generated at once "
+                        "(the clips do not depend on it)")
     parser.add_argument("--out", required=True, help="output folder: a wav and a JSON per clip")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--weights", choices=["ema", "model"], default="ema",

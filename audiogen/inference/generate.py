@@ -61,27 +61,30 @@ def slug(text: str) -> str:
 def generate_files(model: str | os.PathLike | Task, prompts: list[str], out: str | os.PathLike,
                    n: int = 1, steps: int | None = None, guidance: float | None = None,
                    seed: int = 0, negative_prompt: str | None = None, solver: str | None = None,
-                   grid: str | None = None, device: str = "cpu", ema: bool = True
-                   ) -> GenerateReport:
-    """Generate ``n`` clips per prompt into ``out``. Every prompt is checked before anything is
+                   grid: str | None = None, device: str = "cpu", ema: bool = True,
+                   batch_size: int = 16) -> GenerateReport:
+    """Generate ``n`` clips per prompt into ``out``, ``batch_size`` clips at a time (a clip
+    depends only on its seed, not on its batch). Every prompt is checked before anything is
     generated, so a bad one fails the job at once (a PromptError listing the valid labels)."""
-    if n < 1:
-        raise ConfigError(f"--n must be at least 1, got {n}")
+    if n < 1 or batch_size < 1:
+        raise ConfigError(f"--n and --batch-size must be at least 1, got {n} and {batch_size}")
     task = prompt_generator(model, device, ema)
     vocabulary = task.vocabulary
     parsed = [vocabulary.parse(prompt) for prompt in prompts]
     negative = None if negative_prompt is None else vocabulary.parse(negative_prompt)
-    negative_ids = None if negative is None else vocabulary.encode([negative] * n)
     steps, solver, grid = steps or task.steps, solver or task.solver, grid or task.grid
     guidance = task.guidance if guidance is None else guidance
     settings = {"steps": steps, "cfg": guidance, "solver": solver, "grid": grid}
     out = Path(out)
     report = GenerateReport()
-    for index, labels in enumerate(parsed):
+    jobs = [(index, labels, first) for index, labels in enumerate(parsed)
+            for first in range(seed, seed + n, batch_size)]
+    for index, labels, first in jobs:
         text = vocabulary.format(labels)
-        seeds = list(range(seed, seed + n))
-        clips = task.generate_seeded(vocabulary.encode([labels] * n), seeds, steps, solver,
-                                     grid, guidance, negative_ids)
+        seeds = list(range(first, min(first + batch_size, seed + n)))
+        negative_ids = None if negative is None else vocabulary.encode([negative] * len(seeds))
+        clips = task.generate_seeded(vocabulary.encode([labels] * len(seeds)), seeds, steps,
+                                     solver, grid, guidance, negative_ids)
         for clip, clip_seed in zip(clips, seeds, strict=True):
             stem = f"{index:03d}_{slug(text)}_seed{clip_seed}"
             path = audio.save(out / f"{stem}.wav", clip[None].cpu(), task.sample_rate)
