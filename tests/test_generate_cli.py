@@ -96,6 +96,7 @@ def test_python_api_matches_the_command_line(experiment: Path, tmp_path: Path) -
     (["--prompt", "digit=1", "--negative-prompt", "speaker=bob"],
      "valid values: george, jackson"),
     ([], "give --prompt TEXT or --prompts FILE"),
+    (["--prompt", "digit=1", "--solver", "rk9"], "unknown solver 'rk9'; choose from euler"),
 ])
 def test_bad_prompts_are_one_line_errors(experiment: Path, tmp_path: Path, capsys,
                                          args: list[str], message: str) -> None:

@@ -29,6 +29,13 @@ from audiogen.tasks.base import Task
 from audiogen.tasks.prompts import Vocabulary
 
 
+def check_sampling(solver: str, grid: str) -> None:
+    """ConfigError unless ``solver`` and ``grid`` are known, listing the valid ones."""
+    for name, value, choices in (("solver", solver, SOLVERS), ("grid", grid, GRIDS)):
+        if value not in choices:
+            raise ConfigError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
+
+
 class PromptToAudio(Task):
     """Generates fixed-length clips of ``duration`` seconds from label prompts.
 
@@ -54,9 +61,7 @@ class PromptToAudio(Task):
                  steps: int = 16, solver: str = "euler", grid: str = "uniform",
                  guidance: float = 1.0, decoder: Task | None = None) -> None:
         super().__init__()
-        for name, value, choices in (("solver", solver, SOLVERS), ("grid", grid, GRIDS)):
-            if value not in choices:
-                raise ConfigError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
+        check_sampling(solver, grid)
         if not 0.0 <= label_dropout <= 1.0:
             raise ConfigError(f"label_dropout must lie in [0, 1], got {label_dropout}")
         if duration <= 0 or state_scale <= 0:
@@ -141,11 +146,8 @@ class PromptToAudio(Task):
         prediction for ``negative`` (B, L), a negative prompt; by default every label left out
         (the unconditional model). Scale 1 is the conditional model alone.
         """
-        solver_name = solver or self.solver
-        for name, value, choices in (("solver", solver_name, SOLVERS),
-                                     ("grid", grid or self.grid, GRIDS)):
-            if value not in choices:
-                raise ConfigError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
+        solver, grid = solver or self.solver, grid or self.grid
+        check_sampling(solver, grid)
         device = next(self.network.parameters()).device
         labels = labels.to(device)
         if noise is None:
@@ -158,8 +160,8 @@ class PromptToAudio(Task):
 
         guided = cfg(prediction, self.guidance if guidance is None else guidance)
         field = Field(lambda x_t, t: guided(x_t, t, labels), self.path, self.prediction)
-        times = GRIDS[grid or self.grid](steps or self.steps, self.path.schedule).to(device)
-        x_1 = SOLVERS[solver_name](field, noise.to(device).float(), times, generator)
+        times = GRIDS[grid](steps or self.steps, self.path.schedule).to(device)
+        x_1 = SOLVERS[solver](field, noise.to(device).float(), times, generator)
         return x_1 * self.state_scale + self.state_shift
 
     def decode(self, state: torch.Tensor, generator: torch.Generator | None = None
