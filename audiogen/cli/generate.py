@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from audiogen.cli.common import Subcommands, report_job
+from audiogen.errors import ConfigError
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -12,8 +13,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     prompts = [*(args.prompt or []), *(read_prompts(args.prompts) if args.prompts else [])]
     if not prompts:
-        from audiogen.errors import ConfigError
-
         raise ConfigError("give --prompt TEXT or --prompts FILE")
     report = generate_files(args.model, prompts, args.out, n=args.n, steps=args.steps,
                             guidance=args.cfg, seed=args.seed,

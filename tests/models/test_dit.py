@@ -38,6 +38,20 @@ def test_output_has_the_input_shape(network, frames: int) -> None:
     assert torch.isfinite(output).all() and output.abs().sum() > 0
 
 
+@pytest.mark.parametrize("network", [
+    lambda: DiT(4, [3, 2], dim=16, depth=2, heads=2),
+    lambda: ConvNeXtGenerator(4, [3, 2], dim=16, intermediate_dim=32, num_layers=2),
+])
+def test_each_label_and_its_null_change_the_output(network) -> None:
+    model = network()
+    randomise(model)
+    x_t, t = torch.randn(1, 4, 8).expand(4, 4, 8), torch.full((4,), 0.3)
+    labels = torch.tensor([[0, 1], [2, 1], [0, 0], [0, -1]])
+    output = model(x_t, t, labels)
+    for row in (1, 2, 3):  # another digit, another speaker, the speaker left out
+        assert (output[row] - output[0]).abs().max() > 1e-4
+
+
 def test_dit_block_is_the_identity_at_initialisation() -> None:
     torch.manual_seed(0)
     block = DiTBlock(16, heads=2)
