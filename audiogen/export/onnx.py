@@ -58,7 +58,7 @@ class VocoderGraph(nn.Module):
         if isinstance(self.task, GenerativeVocoder):
             return self.task.generate(features, self.steps, self.solver, grid=self.grid,
                                       noise=_start_noise(self.task, features, noise))
-        return self.task.synthesize(features)
+        return self.task.synthesize(features, self.steps)
 
 
 class EnhancerGraph(nn.Module):
@@ -156,9 +156,6 @@ def check_exportable(task: Task, name: str, steps: int | None = None,
             raise ExportError(f"{name}: cannot export to ONNX: its phase starts from PGHI, a "
                               "heap-ordered phase integration (data-dependent sequential "
                               "control flow that an ONNX graph cannot express)")
-        raise ExportError(f"{name}: cannot export to ONNX yet: iterative Griffin-Lim phase "
-                          "retrieval (random start phase, momentum iterations) is not part "
-                          "of the exported graphs")
     if isinstance(task, AudioToAudio) and not isinstance(task, GenerativeEnhancer):
         raise ExportError(f"{name}: cannot export to ONNX: {type(task).__name__} is not a "
                           "network (only the generative enhancers export)")
@@ -174,10 +171,13 @@ def check_exportable(task: Task, name: str, steps: int | None = None,
                               "every step; use ddim (its deterministic eta = 0 form), euler, "
                               "heun, midpoint or dpm_solver_pp_2m")
         return
-    if not isinstance(task, GANVocoder):
+    if not isinstance(task, (GANVocoder, GriffinLim)):
         raise ExportError(f"{name}: cannot export to ONNX: {type(task).__name__} is not a "
                           "vocoder or an audio-to-audio model")
-    if any(option is not None for option in (steps, solver, grid)):
+    if isinstance(task, GriffinLim) and (solver is not None or grid is not None):
+        raise ExportError(f"{name}: Griffin-Lim has iterations (--steps), no solver or grid")
+    if isinstance(task, GANVocoder) and any(option is not None
+                                            for option in (steps, solver, grid)):
         raise ExportError(f"{name}: a one-step GAN vocoder has no solver steps, solver or grid "
                           "to set")
 
@@ -229,7 +229,7 @@ def _save(graph: Graph, meta: dict[str, str], out: str | os.PathLike, fp16: bool
     """Trace ``graph``, convert it to float16 if asked, add ``meta`` and write it."""
     import onnx
 
-    proto = trace(graph)
+    proto = share_constants(trace(graph))
     if fp16:
         proto = to_float16(proto)
     for key, value in meta.items():
@@ -260,6 +260,31 @@ def trace(graph: Graph) -> Any:
                           input_names=names, output_names=["audio_out"], dynamic_axes=axes,
                           opset_version=OPSET, dynamo=False)
         return onnx.load(str(path))
+
+
+def share_constants(proto: Any) -> Any:
+    """Keep one copy of each repeated Constant node (tracing writes a DFT basis once per STFT
+    call: twice per Griffin-Lim iteration), pointing every use at the first."""
+    first: dict[bytes, str] = {}
+    renamed: dict[str, str] = {}
+    kept = []
+    for node in proto.graph.node:
+        if node.op_type == "Constant" and [a.name for a in node.attribute] == ["value"]:
+            value = type(node.attribute[0].t)()
+            value.CopyFrom(node.attribute[0].t)
+            value.name = ""
+            key = value.SerializeToString()
+            if key in first:
+                renamed[node.output[0]] = first[key]
+                continue
+            first[key] = node.output[0]
+        for index, name in enumerate(node.input):
+            if name in renamed:
+                node.input[index] = renamed[name]
+        kept.append(node)
+    del proto.graph.node[:]
+    proto.graph.node.extend(kept)
+    return proto
 
 
 def to_float16(proto: Any) -> Any:
@@ -295,4 +320,7 @@ def metadata(task: Task, graph: Graph, name: str, steps: int | None, solver: str
                                        "grid": grid or task.grid})
         meta["state_spec"] = json.dumps(task.state.spec)
         meta["state_channels"] = str(task.state.dim)
+    if isinstance(task, GriffinLim):
+        meta["sampling"] = json.dumps({"steps": steps or task.n_iter, "solver": task.method,
+                                       "grid": None})
     return meta

@@ -94,6 +94,39 @@ def invert_mel(stft: Representation, magnitude: torch.Tensor, n_iter: int,
     return spectrum
 
 
+def invert_mel_parts(stft: Representation, magnitude: torch.Tensor, n_iter: int,
+                     method: Method = "griffin_lim", filters: torch.Tensor | None = None,
+                     target_mel: torch.Tensor | None = None, power: float = 1.0,
+                     momentum: float = 0.99, phase: PhaseInit = "random"
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`invert_mel` on real and imaginary parts (B, F, frames), for graphs without
+    complex tensors (ONNX export): the same iteration through ``stft.parts`` and
+    ``stft.decode_parts``. A random start phase is drawn with ``rand_like`` (a random op of
+    the graph); PGHI is refused (a heap-ordered integration has no graph form)."""
+    if phase not in ("random", "zero"):
+        raise ValueError(f"phase init {phase!r} has no graph form; use 'random' or 'zero'")
+    if method == "mel_consistent" and (filters is None or target_mel is None):
+        raise ValueError("method 'mel_consistent' needs filters and target_mel")
+    start = (torch.zeros_like(magnitude) if phase == "zero"
+             else 2 * math.pi * torch.rand_like(magnitude))
+    spread = band_spread(filters) if filters is not None else None
+    real, imag = magnitude * start.cos(), magnitude * start.sin()
+    previous_real, previous_imag = torch.zeros_like(real), torch.zeros_like(imag)
+    for _ in range(n_iter):
+        rebuilt = stft.parts(stft.decode_parts(real, imag))  # type: ignore[operator]
+        fast_real = torch.lerp(previous_real, rebuilt[0], 1.0 + momentum)
+        fast_imag = torch.lerp(previous_imag, rebuilt[1], 1.0 + momentum)
+        previous_real, previous_imag = rebuilt
+        size = torch.sqrt(fast_real.square() + fast_imag.square())
+        if method == "mel_consistent":
+            gain = mel_band_gain(size, filters, target_mel,  # type: ignore[arg-type]
+                                 power, spread=spread)
+        else:
+            gain = magnitude / size.clamp_min(1e-8)
+        real, imag = fast_real * gain, fast_imag * gain
+    return real, imag
+
+
 def complex_magnitude(spectrum: torch.Tensor) -> torch.Tensor:
     """|X| of a complex tensor as sqrt(re^2 + im^2): equal to ``abs`` up to rounding (it does not
     guard against overflow as ``hypot`` does, which spectrogram values never reach) and about 3x

@@ -19,7 +19,12 @@ import torch
 import torchaudio.functional as AF
 
 from audiogen.representations.base import Representation
-from audiogen.representations.mel_inversion import Method, PhaseInit, invert_mel
+from audiogen.representations.mel_inversion import (
+    Method,
+    PhaseInit,
+    invert_mel,
+    invert_mel_parts,
+)
 
 Padding = Literal["center", "same"]
 
@@ -304,6 +309,12 @@ class LogMel(Representation):
         ``"griffin_lim"`` (Griffin & Lim 1984, momentum 0.99 as in Perraudin 2013) from the
         pseudo-inverse magnitude, or ``"mel_consistent"``, which re-fits the magnitude to the mel
         at every iteration; ``phase_init`` ``"pghi"`` starts from phase gradient integration."""
+        if torch.onnx.is_in_onnx_export():  # no complex tensors: the iteration on parts
+            features = features.float()
+            real, imag = invert_mel_parts(self.stft, self.mel_to_magnitude(features), n_iter,
+                                          method, self.filters, self.expand(features),
+                                          self.power, momentum, phase_init)
+            return self.stft.decode_parts(real, imag)
         spectrum = self.invert(features, n_iter, method, generator, phase_init, momentum)
         return self.stft.decode(spectrum)
 
