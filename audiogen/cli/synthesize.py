@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 
 from audiogen.cli.common import Subcommands, add_model_job_arguments, report_job
+from audiogen.errors import ConfigError
 
 
 def cmd_synthesize(args: argparse.Namespace) -> int:
     if args.model.endswith(".onnx"):  # onnxruntime only: no torch on this path
         from audiogen.export.runtime import synthesize_files
+
+        if getattr(args, "stream", False):
+            raise ConfigError(f"{args.model}: an exported graph synthesizes whole files; "
+                              "--stream needs the PyTorch model")
 
         onnx = synthesize_files(args.model, args.input, args.out, seed=args.seed,
                                 limit=args.limit, steps=args.steps)
