@@ -2,9 +2,11 @@
 
 Each measurement is a full :func:`audiogen.eval.evaluate` run into a temporary folder (model
 loading, worker start-up, audio reading and scoring included), repeated ``repeats`` times; the
-median is reported. The machine's load average is recorded with each measurement, since other
-jobs on a shared machine slow every number down. :func:`value_differences` compares the
-per-item values of two evaluations (e.g. before and after a change to a metric).
+median is reported. The machine's load average and the run's CPU seconds (all its processes)
+are recorded with each measurement, since other jobs on a shared machine slow every number
+down; CPU seconds divided by the cores is what a perfectly parallel run on an idle machine would
+take. :func:`value_differences` compares the per-item values of two evaluations (e.g. before
+and after a change to a metric).
 """
 
 from __future__ import annotations
@@ -34,13 +36,25 @@ def audio_seconds(ref: str, gen: str) -> float:
 
 
 def time_evaluation(ref: str, gen: str, metrics: Sequence[str], workers: int,
-                    options: dict[str, Any] | None = None) -> float:
-    """Wall-clock seconds of one complete evaluation of ``metrics`` with metric ``options``."""
+                    options: dict[str, Any] | None = None) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (this process and its finished worker processes, user +
+    system) of one complete evaluation of ``metrics`` with metric ``options``."""
     from audiogen.eval.evaluation import evaluate
 
+    before = _cpu_seconds()
     with tempfile.TemporaryDirectory() as folder:
-        return elapsed_seconds(lambda: evaluate(ref, {"gen": gen}, list(metrics), Path(folder),
+        wall = elapsed_seconds(lambda: evaluate(ref, {"gen": gen}, list(metrics), Path(folder),
                                                 workers=workers, **(options or {})))
+    return wall, _cpu_seconds() - before
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its waited-for children."""
+    import resource
+
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                          resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def bench_eval(ref: str, gen: str, metrics: Sequence[str], repeats: int = 1, workers: int = 2,
@@ -54,14 +68,16 @@ def bench_eval(ref: str, gen: str, metrics: Sequence[str], repeats: int = 1, wor
         raise DataError(f"{gen}: no generated audio paired with {ref}")
     rows = []
     for name, chosen in [(metric, [metric]) for metric in metrics] + [("total", list(metrics))]:
-        times, loads = [], []
+        times, cpu_times, loads = [], [], []
         for _ in range(repeats):
-            times.append(time_evaluation(ref, gen, chosen, workers, options))
+            wall, cpu = time_evaluation(ref, gen, chosen, workers, options)
+            times.append(wall)
+            cpu_times.append(cpu)
             loads.append(os.getloadavg()[0])
         median = statistics.median(times)
         rows.append({"metric": name, "seconds": median, "seconds_per_hour": median / seconds
                      * 3600.0, "minutes_per_hour": median / seconds * 60.0, "runs": times,
-                     "load_average_1min": loads})
+                     "cpu_seconds": cpu_times, "load_average_1min": loads})
     return {"audio_seconds": seconds, "workers": workers, "repeats": repeats,
             "cpu_count": os.cpu_count(), "metrics": list(metrics),
             "options": {key: str(value) for key, value in (options or {}).items()},
@@ -72,10 +88,11 @@ def format_table(result: dict[str, Any]) -> str:
     """A plain-text table of :func:`bench_eval`'s rows."""
     lines = [f"{result['audio_seconds']:.1f} s of audio, {result['workers']} worker(s), "
              f"median of {result['repeats']}",
-             f"{'metric':<14}{'s':>10}{'s/hour':>12}{'min/hour':>10}{'load':>8}"]
+             f"{'metric':<14}{'s':>10}{'s/hour':>12}{'min/hour':>10}{'cpu s':>8}{'load':>8}"]
     for row in result["rows"]:
         lines.append(f"{row['metric']:<14}{row['seconds']:>10.1f}{row['seconds_per_hour']:>12.1f}"
-                     f"{row['minutes_per_hour']:>10.2f}{max(row['load_average_1min']):>8.1f}")
+                     f"{row['minutes_per_hour']:>10.2f}{statistics.median(row['cpu_seconds']):>8.1f}"
+                     f"{max(row['load_average_1min']):>8.1f}")
     return "\n".join(lines)
 
 
