@@ -60,3 +60,19 @@ def test_python_api_resamples_and_chunks() -> None:
     model.chunk_seconds = 0.3  # forces chunks (with the default 0.5 s overlap: refused)
     with pytest.raises(ConfigError, match="overlap"):
         model(narrow, sample_rate=8000)
+
+
+@pytest.mark.parametrize("model", ["denoise-16k", "bwe-8to16k"])
+def test_clips_shorter_than_one_window_keep_their_length(model, tmp_path, capsys) -> None:
+    """A 1-sample and a 100-sample file are shorter than the STFT's reflect padding: they are
+    padded to one window, enhanced, and written back at their own length."""
+    folder = tmp_path / "short"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for size in (1, 100):
+        soundfile.write(folder / f"n{size}.wav", 0.1 * rng.standard_normal(size), 16000)
+    assert main(["enhance", model, "--input", str(folder), "--out", str(tmp_path / "out")]) == 0
+    assert "skipped 0" in capsys.readouterr().out
+    for size in (1, 100):
+        wave, rate = soundfile.read(tmp_path / "out" / f"n{size}.wav")
+        assert rate == 16000 and wave.shape == (size,) and np.isfinite(wave).all()

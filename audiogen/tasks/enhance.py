@@ -37,8 +37,12 @@ class AudioToAudio(Task):
         raise NotImplementedError
 
     def encode_whole_frames(self, wave: torch.Tensor) -> torch.Tensor:
-        """(B, T) -> the representation of ``wave`` zero-padded to whole hops."""
-        padding = (-wave.shape[-1]) % self.representation.hop_length
+        """(B, T) -> the representation of ``wave`` zero-padded to whole hops, and to at least
+        one analysis window (a clip shorter than the STFT's reflect padding cannot be framed);
+        callers trim their output to the input's length."""
+        hop = self.representation.hop_length
+        length = max(wave.shape[-1], int(self.representation.spec.get("n_fft", 0)))
+        padding = length + (-length) % hop - wave.shape[-1]
         return self.representation.encode(torch.nn.functional.pad(wave, (0, padding)))
 
     @torch.no_grad()
