@@ -14,6 +14,7 @@ import sys
 
 from audiogen.cli import (
     bench,
+    classifier,
     codec,
     data,
     enhance,
@@ -32,8 +33,8 @@ from audiogen.cli import (
 from audiogen.errors import AudiogenError
 
 # In the order of ``audiogen --help``.
-GROUPS = (data, train, recipe, synthesize, generate, enhance, export, extract, evaluate, bench,
-          quality, ssl, listen, codec, speaker)
+GROUPS = (data, train, recipe, synthesize, generate, enhance, export, extract, evaluate,
+          classifier, bench, quality, ssl, listen, codec, speaker)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,12 +15,15 @@ import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
 
 from audiogen.audio import resample
+
+if TYPE_CHECKING:
+    from audiogen.eval.pairing import Item
 
 RESAMPLER = ("torchaudio.functional.resample via audiogen.audio.resample (windowed sinc, Hann, "
              "lowpass_filter_width 6, rolloff 0.99)")
@@ -84,12 +87,15 @@ class SetScorer(MetricGroup):
     """Computes a metric between two sets of signals (a system's outputs and the references)."""
 
     @abc.abstractmethod
-    def add_reference(self, wave: np.ndarray, sample_rate: int) -> None:
-        """Add one reference signal (T,) to the reference set."""
+    def add_reference(self, wave: np.ndarray, sample_rate: int, item: Item | None = None
+                      ) -> None:
+        """Add one reference signal (T,) to the reference set; ``item`` is its source (the
+        file, and its manifest row when it came from a manifest)."""
 
     @abc.abstractmethod
-    def add(self, system: str, wave: np.ndarray, sample_rate: int) -> None:
-        """Add one generated signal (T,) to ``system``'s set."""
+    def add(self, system: str, wave: np.ndarray, sample_rate: int, item: Item | None = None
+            ) -> None:
+        """Add one generated signal (T,) to ``system``'s set; ``item`` as above."""
 
     @abc.abstractmethod
     def result(self, system: str) -> dict[str, float]:

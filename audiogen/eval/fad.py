@@ -31,6 +31,7 @@ from audiogen.eval.base import (
     state_checksum,
     to_rate,
 )
+from audiogen.eval.pairing import Item
 from audiogen.utils import file_sha256
 
 FAD = Metric("fad", "Fréchet audio distance between the generated and the reference sets", False,
@@ -218,10 +219,12 @@ class FrechetAudioDistance(SetScorer):
         tensor = torch.from_numpy(np.ascontiguousarray(resampled, dtype=np.float32))
         return self.embedding(tensor).double().numpy()
 
-    def add_reference(self, wave: np.ndarray, sample_rate: int) -> None:
+    def add_reference(self, wave: np.ndarray, sample_rate: int, item: Item | None = None
+                      ) -> None:
         self.reference.update(self._embed(wave, sample_rate))
 
-    def add(self, system: str, wave: np.ndarray, sample_rate: int) -> None:
+    def add(self, system: str, wave: np.ndarray, sample_rate: int, item: Item | None = None
+            ) -> None:
         self.systems.setdefault(system, GaussianStatistics()).update(
             self._embed(wave, sample_rate))
         self.items[system] = self.items.get(system, 0) + 1

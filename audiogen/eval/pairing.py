@@ -46,12 +46,14 @@ class ItemError(Exception):
 
 @dataclass(frozen=True)
 class Item:
-    """One audio file of a source: its key, path and the manifest's declared rate, if any."""
+    """One audio file of a source: its key, path, and from a manifest its declared rate and
+    its row (the labels that set metrics of generation read)."""
 
     key: str
     path: Path
     declared_rate: int | None = None
     alias: str | None = None
+    row: manifest.Utterance | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,8 @@ def _collect_manifest(path: Path) -> dict[str, Item]:
             alias = audio_path.resolve().relative_to(root).with_suffix("").as_posix()
         except ValueError:
             alias = None
-        items[utterance.id] = Item(utterance.id, audio_path, utterance.sample_rate, alias)
+        items[utterance.id] = Item(utterance.id, audio_path, utterance.sample_rate, alias,
+                                   utterance)
     if not items:
         raise DataError(f"{path}: manifest has no entries")
     return items

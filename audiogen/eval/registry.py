@@ -2,7 +2,8 @@
 
 Options reach a group's scorer by prefix: ``pitch_model="tiny"`` is the ``model`` argument of the
 ``pitch`` group's scorer; ``fad_embedding``, ``fad_weights``, ``utmos_checkpoint``,
-``quality_checkpoint``, ``speaker_classifier``, ``units_kmeans`` likewise.
+``quality_checkpoint``, ``speaker_classifier``, ``generation_classifier``, ``units_kmeans``
+likewise.
 String values (from a command line) are converted to the argument's annotated type when that is
 (optionally) a bool, int or float.
 """
@@ -17,6 +18,7 @@ from audiogen.errors import ConfigError
 from audiogen.eval import (
     cepstrum,
     fad,
+    generation,
     intrusive,
     mos,
     pitch,
@@ -29,8 +31,8 @@ from audiogen.eval.base import Metric, Scorer, SetScorer
 
 METRICS: dict[str, Metric] = {
     metric.name: metric
-    for module in (intrusive, spectral, cepstrum, pitch, mos, fad, quality, speaker,
-                   unit_error)
+    for module in (intrusive, spectral, cepstrum, pitch, mos, fad, generation, quality,
+                   speaker, unit_error)
     for metric in module.METRICS
 }
 SCORERS: dict[str, Callable[..., Scorer | SetScorer]] = {
@@ -46,6 +48,7 @@ SCORERS: dict[str, Callable[..., Scorer | SetScorer]] = {
     "plcmos": mos.Plcmos,
     "utmos": mos.Utmos,
     "fad": fad.FrechetAudioDistance,
+    "generation": generation.GenerationScorer,
     "quality": quality.QualityPredictorScorer,
     "speaker": speaker.SpeakerScorer,
     "units": unit_error.UnitErrorRate,

@@ -44,7 +44,7 @@ def score_item(system: str, item: pairing.Pair, with_reference: bool, previous: 
         run_scorer(scorer, loaded, row)
     for set_scorer in set_scorers:
         try:
-            set_scorer.add(system, loaded.generated, loaded.sample_rate)
+            set_scorer.add(system, loaded.generated, loaded.sample_rate, item.generated)
         except Exception as error:
             row["errors"].update(dict.fromkeys(set_scorer.names, error_message(error)))
     return row
@@ -63,7 +63,7 @@ def add_to_sets(system: str, item: pairing.Pair, scorers: Sequence[Scorer | SetS
         return
     for set_scorer in set_scorers:
         try:
-            set_scorer.add(system, loaded.generated, loaded.sample_rate)
+            set_scorer.add(system, loaded.generated, loaded.sample_rate, item.generated)
         except Exception as error:
             row["errors"].update(dict.fromkeys(set_scorer.names, error_message(error)))
 
@@ -91,14 +91,18 @@ def add_references(scorers: Sequence[Scorer | SetScorer],
     if not set_scorers:
         return []
     if reference is None:
-        raise ConfigError("set metrics (fad) need a reference set (ref=...)")
+        needing = [m.name for s in set_scorers for m in s.metrics if m.needs_reference]
+        if needing:
+            raise ConfigError(f"set metric(s) {', '.join(needing)} need a reference set "
+                              "(ref=...)")
+        return []
     errors = []
     for key, item in tqdm(reference.items(), desc="eval reference set", unit="item",
                           dynamic_ncols=True):
         try:
             wave, rate = pairing.load_mono(item)
             for scorer in set_scorers:
-                scorer.add_reference(wave, rate)
+                scorer.add_reference(wave, rate, item)
         except Exception as error:
             errors.append({"id": key, "error": error_message(error)})
     return errors

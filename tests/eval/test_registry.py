@@ -12,7 +12,8 @@ from audiogen.eval.intrusive import Waveform
 NAMES = ["pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "snr", "lsd", "lsd_hf", "mel_l1",
          "mstft", "mcd", "f0_rmse", "vuv_f1", "periodicity", "dnsmos_ovrl", "dnsmos_sig",
          "dnsmos_bak", "dnsmos_p808", "plcmos", "utmos", "fad", "qp_pesq", "qp_stoi", "qp_mos",
-         "speaker_match", "speaker_prob", "uer"]
+         "speaker_match", "speaker_prob", "uer", "prompt_accuracy", "classifier_fd",
+         "inception_score", "diversity"]
 
 
 def test_metric_names_are_exact_and_each_group_has_a_scorer() -> None:
@@ -21,14 +22,16 @@ def test_metric_names_are_exact_and_each_group_has_a_scorer() -> None:
     reference_free = {name for name, metric in METRICS.items() if not metric.needs_reference}
     assert reference_free == {"dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808",
                               "plcmos", "utmos", "qp_pesq", "qp_stoi", "qp_mos",
-                              "speaker_match", "speaker_prob"}
+                              "speaker_match", "speaker_prob", "prompt_accuracy",
+                              "inception_score", "diversity"}
     lower_is_better = {name for name, metric in METRICS.items() if not metric.higher_is_better}
     assert lower_is_better == {"lsd", "lsd_hf", "mel_l1", "mstft", "mcd", "f0_rmse", "periodicity",
-                               "fad", "uer"}
+                               "fad", "uer", "classifier_fd"}
     assert METRICS["pesq_wb"].sample_rate == 16000 and METRICS["pesq_nb"].sample_rate == 8000
     options = registry.option_names()
     assert options["speaker"] == ["speaker_classifier", "speaker_target"]
     assert options["units"][:2] == ["units_kmeans", "units_ssl"]
+    assert options["generation"] == ["generation_classifier"]
 
 
 def test_metrics_of_a_group_share_one_scorer() -> None:
