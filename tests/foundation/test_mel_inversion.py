@@ -8,7 +8,12 @@ import torch
 from audiogen import config as cfg
 from audiogen.errors import ConfigError
 from audiogen.representations import LogMel
-from audiogen.representations.mel_inversion import complex_magnitude, invert_mel, mel_band_gain
+from audiogen.representations.mel_inversion import (
+    band_spread,
+    complex_magnitude,
+    invert_mel,
+    mel_band_gain,
+)
 from audiogen.train.experiment import build_task
 from tests.conftest import harmonic_tone
 
@@ -100,3 +105,17 @@ def test_fast_griffin_lim_follows_its_update_rule() -> None:
         spectrum = magnitude * accelerated / accelerated.abs().clamp_min(1e-8)
     result = invert_mel(stft, magnitude, 2, "griffin_lim", momentum=0.9, phase=phase)
     torch.testing.assert_close(result, spectrum, rtol=1e-4, atol=1e-5)
+
+
+def test_sparse_filterbank_gives_the_dense_gain() -> None:
+    """The iteration applies the filterbank as a sparse CSR matrix; its gain equals the dense
+    product's for a batch of two."""
+    mel = LogMel(16000, n_fft=512, hop_length=128, n_mels=40)
+    waves = torch.stack([torch.from_numpy(harmonic_tone(0.4, 16000, f0, 3)) for f0 in (120, 210)])
+    magnitude = mel.stft.encode(waves).abs()
+    target = mel.expand(mel.encode(waves)) * 1.3
+    dense = mel_band_gain(magnitude, mel.filters, target)
+    sparse = mel_band_gain(magnitude, mel.filters.to_sparse_csr(), target,
+                           spread=band_spread(mel.filters).to_sparse_csr())
+    torch.testing.assert_close(sparse, dense, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(dense, torch.ones_like(dense))
