@@ -54,3 +54,10 @@ def test_generate_recipe_smoke(directory: Path, tmp_path: Path) -> None:
         meta = json.loads(wav.with_suffix(".json").read_text())
         assert meta["prompt"] in ("digit=7 speaker=jackson", "digit=3")
         assert meta["seed"] == int(wav.stem[-1]) and meta["steps"] == 2 and meta["cfg"] == 3
+    # The evaluate stage scores the real test split and the generated clips by the
+    # classifier of the classifier stage (fit on the tiny training split's digits 3 and 7).
+    classifier = json.loads((out / "classifier" / "classifier.json").read_text())
+    assert classifier["labels"]["digit"]["values"] == ["3", "7"]
+    summary = json.loads((out / "eval" / "results.json").read_text())["summary"]
+    assert summary["real_test"]["prompt_accuracy"]["n"] == 4
+    assert summary["generated"]["inception_score"]["n"] == 4
