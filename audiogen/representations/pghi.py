@@ -52,16 +52,15 @@ def pghi_phase(magnitude: torch.Tensor, n_fft: int, hop_length: int, win_length:
     Coefficients more than ``tolerance`` (relative amplitude) below an item's peak carry no
     reliable gradient; they get uniform random phase from ``generator``.
     """
-    phases = []
-    for item in magnitude.detach().double().cpu():
+    phases = np.empty(magnitude.shape, np.float64)
+    for index, item in enumerate(magnitude.detach().float().cpu()):
         log_magnitude = item.clamp_min(1e-12).log()
         per_hop, per_bin = phase_gradients(log_magnitude, n_fft, hop_length, win_length, window)
         threshold = float(log_magnitude.max()) + math.log(tolerance)
         random = 2 * math.pi * torch.rand(item.shape, generator=generator, dtype=torch.float64)
-        phases.append(torch.from_numpy(_integrate(
-            log_magnitude.numpy(), per_hop.numpy(), per_bin.numpy(), threshold,
-            random.numpy())))
-    return torch.stack(phases).to(magnitude.device, magnitude.dtype)
+        phases[index] = _integrate(log_magnitude.numpy(), per_hop.numpy(), per_bin.numpy(),
+                                   threshold, random.numpy())
+    return torch.from_numpy(phases).to(magnitude.device, magnitude.dtype)
 
 
 def _integrate(log_magnitude: np.ndarray, per_hop: np.ndarray, per_bin: np.ndarray,
@@ -72,7 +71,11 @@ def _integrate(log_magnitude: np.ndarray, per_hop: np.ndarray, per_bin: np.ndarr
         import numba
 
         _compiled = numba.njit(cache=True)(_integrate_python)
-    order = np.argsort(-log_magnitude.ravel())  # numpy's sort is faster than numba's
+    flat = log_magnitude.ravel()
+    # only coefficients above the threshold start regions: sort those (numpy's sort is faster
+    # than numba's), largest first
+    candidates = np.flatnonzero(flat >= threshold)
+    order = candidates[np.argsort(-flat[candidates], kind="stable")]
     return _compiled(log_magnitude, per_hop, per_bin, threshold, random, order)
 
 
