@@ -42,7 +42,8 @@ def format_summary(summary: dict[str, dict[str, dict[str, Any]]]) -> str:
     """A plain-text table: one row per system, mean and 95% CI per metric."""
     metrics = sorted({m for scores in summary.values() for m in scores})
     width = max([16, *(len(system) + 2 for system in summary)])
-    lines = ["system".ljust(width) + "".join(m.rjust(20) for m in metrics)]
+    cell = max([20, *(len(metric) + 2 for metric in metrics)])
+    lines = ["system".ljust(width) + "".join(m.rjust(cell) for m in metrics)]
     for system, scores in summary.items():
         cells = []
         for metric in metrics:
@@ -55,7 +56,7 @@ def format_summary(summary: dict[str, dict[str, dict[str, Any]]]) -> str:
                     text += f" [{low:.2f},{high:.2f}]"
                 else:
                     text += f" (n={value.get('n', 1)})"
-            cells.append(text.rjust(20))
+            cells.append(text.rjust(cell))
         lines.append(system.ljust(width) + "".join(cells))
     return "\n".join(lines)
 
