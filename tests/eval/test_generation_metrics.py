@@ -15,7 +15,13 @@ from audiogen import cli
 from audiogen.data import manifest
 from audiogen.errors import ConfigError, DataError
 from audiogen.eval import evaluate
-from audiogen.eval.classifier import WEIGHTS, Classifier, FitSettings, fit_classifier
+from audiogen.eval.classifier import (
+    WEIGHTS,
+    Classifier,
+    FitSettings,
+    fit_classifier,
+    vocabulary_from_manifest,
+)
 from audiogen.eval.fad import frechet_distance
 from audiogen.eval.generation import inception_score, mean_pairwise_distance, set_moments
 
@@ -200,3 +206,14 @@ def test_classifier_cli_fit_and_predict(tones: tuple[Path, Path, Path], tmp_path
     assert "tone=" in capsys.readouterr().out
     assert cli.main(["classifier", "fit", "--train", str(train), "--labels", "tone=nope",
                      "--out", str(out)]) == 1
+
+
+def test_label_values_come_from_dict_label_keys_sorted_as_numbers() -> None:
+    rows = [manifest.Utterance(f"n{i}", f"/n{i}.wav", 1.0, 16000, "piano",
+                               label={"program": program, "pitch": pitch})
+            for i, (program, pitch) in enumerate([(0, 100), (33, 9), (0, 60), (33, 100)])]
+    vocabulary = vocabulary_from_manifest(rows, {"program": "label.program",
+                                                 "pitch": "label.pitch"})
+    assert vocabulary.spec == {"program": ["0", "33"], "pitch": ["9", "60", "100"]}
+    with pytest.raises(DataError, match="fewer than two values"):
+        vocabulary_from_manifest(rows, {"speaker": "speaker"})
