@@ -42,7 +42,8 @@ def test_generate_recipe_smoke(directory: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     results = recipe.run(directory, out=out, overrides={
         "fsdd_root": str(fsdd), "config": str(directory / "debug.yaml"), "n": "2",
-        "steps": "2", "prompts": str(prompts)}, call=call_in_process)
+        "steps": "2", "prompts": str(prompts), "test_prompts": str(prompts), "test_n": "2"},
+        call=call_in_process)
     assert all(status == "done" for _, status in results)
     wavs = sorted((out / "generated").glob("*.wav"))
     assert [wav.stem for wav in wavs] == ["000_digit7_speakerjackson_seed0",
