@@ -59,6 +59,7 @@ def test_generate_recipe_smoke(directory: Path, tmp_path: Path) -> None:
     # classifier of the classifier stage (fit on the tiny training split's digits 3 and 7).
     classifier = json.loads((out / "classifier" / "classifier.json").read_text())
     assert classifier["labels"]["digit"]["values"] == ["3", "7"]
-    summary = json.loads((out / "eval" / "results.json").read_text())["summary"]
+    results = out / "eval" / "cfg3_steps2" / "results.json"  # one folder per setting
+    summary = json.loads(results.read_text())["summary"]
     assert summary["real_test"]["prompt_accuracy"]["n"] == 4
-    assert summary["generated"]["inception_score"]["n"] == 4
+    assert summary["cfg3_steps2"]["inception_score"]["n"] == 4
