@@ -19,7 +19,7 @@ from tqdm import tqdm
 from audiogen import audio
 from audiogen.errors import AudiogenError, ConfigError
 from audiogen.inference.inputs import list_inputs
-from audiogen.inference.synthesize import resolve_model, spread
+from audiogen.inference.synthesize import resolve_model, resolve_task_of, spread
 from audiogen.tasks.base import Task
 from audiogen.tasks.convert import UnitConverter
 from audiogen.tasks.enhance import AudioToAudio
@@ -37,11 +37,8 @@ class EnhanceReport:
 def audio_to_audio(model: str | os.PathLike | Task, device: str = "cpu", ema: bool = True
                    ) -> AudioToAudio:
     """The audio-to-audio task behind a name, folder or YAML config; refuses other tasks."""
-    task = resolve_model(model, device, ema)
-    if not isinstance(task, AudioToAudio):
-        raise ConfigError(f"{model}: {type(task).__name__} is not an audio-to-audio model "
-                          "(enhancement, bandwidth extension, codec repair)")
-    return task
+    return resolve_task_of(model, AudioToAudio, "an audio-to-audio model (enhancement, "
+                           "bandwidth extension, codec repair)", device, ema)
 
 
 @torch.no_grad()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from audiogen import audio
 from audiogen.errors import AudiogenError, ConfigError
-from audiogen.inference.synthesize import resolve_model
+from audiogen.inference.synthesize import resolve_task_of
 from audiogen.tasks.base import Task
 from audiogen.tasks.generate import PromptToAudio
 from audiogen.utils import atomic_write_json
@@ -34,11 +34,7 @@ class GenerateReport:
 def prompt_generator(model: str | os.PathLike | Task, device: str = "cpu", ema: bool = True
                      ) -> PromptToAudio:
     """The prompt-conditioned task behind a name or folder; refuses other tasks."""
-    task = resolve_model(model, device, ema)
-    if not isinstance(task, PromptToAudio):
-        raise ConfigError(f"{model}: {type(task).__name__} is not a prompt-conditioned "
-                          "generator")
-    return task
+    return resolve_task_of(model, PromptToAudio, "a prompt-conditioned generator", device, ema)
 
 
 def read_prompts(path: str | os.PathLike) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -16,11 +17,13 @@ from tqdm import tqdm
 
 from audiogen import audio
 from audiogen.data.dataset import bucket_by_length
-from audiogen.errors import AudioError, AudiogenError
+from audiogen.errors import AudioError, AudiogenError, ConfigError
 from audiogen.inference.feature_files import FEATURE_SUFFIX, load_features, save_features
 from audiogen.inference.inputs import Item, list_inputs
 from audiogen.representations.base import check_spec
 from audiogen.tasks.base import Task
+
+TaskT = TypeVar("TaskT", bound=Task)
 
 
 @dataclass
@@ -39,6 +42,16 @@ def resolve_model(model: str | os.PathLike | Task, device: str, ema: bool = True
 
     task = model if isinstance(model, Task) else load_task_any(model, device, ema)
     return task.to(device).eval()
+
+
+def resolve_task_of(model: str | os.PathLike | Task, kind: type[TaskT], description: str,
+                    device: str = "cpu", ema: bool = True) -> TaskT:
+    """:func:`resolve_model`, refusing a task that is not a ``kind`` with "MODEL: Class is not
+    ``description``"."""
+    task = resolve_model(model, device, ema)
+    if not isinstance(task, kind):
+        raise ConfigError(f"{model}: {type(task).__name__} is not {description}")
+    return task
 
 
 def features_of(task: Task, item: Item, device: torch.device) -> torch.Tensor:
