@@ -304,28 +304,31 @@ class LogMel(Representation):
 
     def decode(self, features: torch.Tensor, n_iter: int = 32,
                method: Method = "griffin_lim", generator: torch.Generator | None = None,
-               phase_init: PhaseInit = "random", momentum: float = 0.99) -> torch.Tensor:
+               phase_init: PhaseInit = "random", momentum: float = 0.99, beta: float = 0.0,
+               gamma: float = 1.0) -> torch.Tensor:
         """Waveform by phase retrieval from the mel (:mod:`audiogen.representations.mel_inversion`):
         ``"griffin_lim"`` (Griffin & Lim 1984, momentum 0.99 as in Perraudin 2013) from the
         pseudo-inverse magnitude, or ``"mel_consistent"``, which re-fits the magnitude to the mel
-        at every iteration; ``phase_init`` ``"pghi"`` starts from phase gradient integration."""
+        at every iteration; ``phase_init`` ``"pghi"`` starts from phase gradient integration;
+        ``gamma`` other than 1 (with ``beta``) is accelerated Griffin-Lim."""
         if torch.onnx.is_in_onnx_export():  # no complex tensors: the iteration on parts
             features = features.float()
             real, imag = invert_mel_parts(self.stft, self.mel_to_magnitude(features), n_iter,
                                           method, self.filters, self.expand(features),
-                                          self.power, momentum, phase_init)
+                                          self.power, momentum, phase_init, beta, gamma)
             return self.stft.decode_parts(real, imag)
-        spectrum = self.invert(features, n_iter, method, generator, phase_init, momentum)
+        spectrum = self.invert(features, n_iter, method, generator, phase_init, momentum, beta,
+                               gamma)
         return self.stft.decode(spectrum)
 
     def invert(self, features: torch.Tensor, n_iter: int = 32, method: Method = "griffin_lim",
                generator: torch.Generator | None = None, phase_init: PhaseInit = "random",
-               momentum: float = 0.99) -> torch.Tensor:
+               momentum: float = 0.99, beta: float = 0.0, gamma: float = 1.0) -> torch.Tensor:
         """Complex STFT (B, F, frames) estimated from log-mel features (B, n_mels, frames)."""
         features = features.float()
         return invert_mel(self.stft, self.mel_to_magnitude(features), n_iter, method,
                           self.filters, self.expand(features), self.power, momentum=momentum,
-                          phase=phase_init, generator=generator)
+                          phase=phase_init, generator=generator, beta=beta, gamma=gamma)
 
 
 def compress_spectrum(spectrum: torch.Tensor, alpha: float, eps: float = 1e-8) -> torch.Tensor:

@@ -19,13 +19,14 @@ class GriffinLim(Task):
 
     ``method`` is ``"griffin_lim"`` (fixed pseudo-inverse magnitude) or ``"mel_consistent"``
     (magnitude re-fitted to the mel every iteration); ``phase_init`` ``"pghi"`` starts from
-    phase gradient integration instead of random phase, ``momentum`` is fast Griffin-Lim's.
+    phase gradient integration instead of random phase, ``momentum`` is fast Griffin-Lim's;
+    ``gamma`` other than 1 with ``beta`` makes it accelerated Griffin-Lim (Nenov et al. 2023).
     Nothing to train; build it from a config and pass the config to ``audiogen synthesize``.
     """
 
     def __init__(self, representation: Representation, n_iter: int = 32,
                  method: Method = "griffin_lim", phase_init: PhaseInit = "random",
-                 momentum: float = 0.99) -> None:
+                 momentum: float = 0.99, beta: float = 0.0, gamma: float = 1.0) -> None:
         super().__init__()
         if method not in METHODS:
             raise ConfigError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
@@ -33,7 +34,9 @@ class GriffinLim(Task):
             raise ConfigError(f"unknown phase_init {phase_init!r}; choose from "
                               f"{', '.join(PHASE_INITS)}")
         self.representation, self.n_iter, self.method = representation, n_iter, method
-        self.phase_init, self.momentum = phase_init, momentum
+        if not 0.0 < gamma < 2.0:
+            raise ConfigError(f"gamma {gamma} must lie in (0, 2) (1 is fast Griffin-Lim)")
+        self.phase_init, self.momentum, self.beta, self.gamma = phase_init, momentum, beta, gamma
 
     multi_step = True  # ``steps`` are its iterations
 
@@ -50,4 +53,5 @@ class GriffinLim(Task):
         """(B, n_mels, frames) -> (B, frames * hop); ``steps`` overrides the iteration count."""
         return self.representation.decode(features, n_iter=steps or self.n_iter,  # type: ignore
                                           method=self.method, generator=generator,
-                                          phase_init=self.phase_init, momentum=self.momentum)
+                                          phase_init=self.phase_init, momentum=self.momentum,
+                                          beta=self.beta, gamma=self.gamma)
