@@ -17,7 +17,7 @@ from torch import nn
 
 from audiogen.audio import crop_or_pad
 from audiogen.errors import ConfigError
-from audiogen.generative.guidance import cfg
+from audiogen.generative.guidance import cfg_joint
 from audiogen.generative.objective import TimeDensity, TimeWeighting, path_loss, sample_time
 from audiogen.generative.paths import AffinePath, Prediction
 from audiogen.generative.schedules import Schedule
@@ -155,10 +155,11 @@ class PromptToAudio(Task):
                                 device=device)
         away = torch.full_like(labels, NULL) if negative is None else negative.to(device)
 
-        def prediction(x_t: torch.Tensor, t: torch.Tensor, ids: Any) -> torch.Tensor:
-            return self.network(x_t, t, away if ids is None else ids).float()
+        def prediction(x_t: torch.Tensor, t: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+            return self.network(x_t, t, ids).float()
 
-        guided = cfg(prediction, self.guidance if guidance is None else guidance)
+        # both branches of the guidance in one network call of twice the batch
+        guided = cfg_joint(prediction, self.guidance if guidance is None else guidance, away)
         field = Field(lambda x_t, t: guided(x_t, t, labels), self.path, self.prediction)
         times = GRIDS[grid](steps or self.steps, self.path.schedule).to(device)
         x_1 = SOLVERS[solver](field, noise.to(device).float(), times, generator)

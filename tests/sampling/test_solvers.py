@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiogen.generative.guidance import cfg
+from audiogen.generative.guidance import cfg, cfg_joint
 from audiogen.generative.paths import PREDICTIONS, AffinePath, Prediction
 from audiogen.generative.schedules import CondOT, DiscreteVP, Schedule, VPCosine, VPLinear
 from audiogen.sampling.grids import (
@@ -297,6 +297,26 @@ def test_cfg_scale_one_is_conditional_and_zero_is_unconditional() -> None:
         cfg(conditional_velocity, 3.0)(x, t, 2.0),
         unconditional + 3.0 * (conditional - unconditional),
     )
+
+
+def test_joint_cfg_equals_two_calls_and_calls_the_network_once() -> None:
+    """cfg_joint runs both branches in one call of a doubled batch and gives cfg's result."""
+    x, t = quantiles(), torch.full((9,), 0.4, dtype=torch.float64)
+    cond = torch.full((9,), 2.0, dtype=torch.float64)
+    null = torch.full((9,), -1.0, dtype=torch.float64)
+    calls: list[int] = []
+
+    def batched(x_t: torch.Tensor, times: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        calls.append(x_t.shape[0])  # a mean per row: the Gaussian velocity of each row's label
+        return torch.stack([conditional_velocity(x_t[i:i + 1], times[i:i + 1], float(ids[i]))[0]
+                            for i in range(x_t.shape[0])])
+
+    for scale in (0.0, 1.0, 3.0):
+        calls.clear()
+        # conditional_velocity's unconditional branch has mean -1, the null rows' label
+        expected = cfg(conditional_velocity, scale)(x, t, 2.0)
+        torch.testing.assert_close(cfg_joint(batched, scale, null)(x, t, cond), expected)
+        assert calls == ([18] if scale == 3.0 else [9])
 
 
 def test_cfg_through_a_solver_moves_the_gaussian_mean_by_the_scale() -> None:
