@@ -11,7 +11,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from audiogen.export.onnx import export_onnx
 
     path = export_onnx(args.model, args.out, steps=args.steps, solver=args.solver,
-                       grid=args.grid, fp16=args.fp16)
+                       grid=args.grid, fp16=args.fp16, phase_init=args.phase_init)
     precision = "fp16" if args.fp16 else "fp32"
     print(f"wrote {path} ({precision}); run it with: audiogen synthesize {path} --input WAVS "
           "--out DIR")
@@ -32,4 +32,7 @@ def register(commands: Subcommands) -> None:
     export.add_argument("--grid", help="time grid (default: the model's)")
     export.add_argument("--fp16", action="store_true", help="float16 weights and arithmetic, "
                         "float32 inputs and outputs")
+    export.add_argument("--phase-init", choices=["random", "zero"],
+                        help="start phase of a mel inversion (or of a Griffin-Lim prior) in the "
+                        "graph, replacing a PGHI start, which has no graph form")
     export.set_defaults(handler=cmd_export)

@@ -155,7 +155,8 @@ def check_exportable(task: Task, name: str, steps: int | None = None,
         if inversion.phase_init == "pghi":
             raise ExportError(f"{name}: cannot export to ONNX: its phase starts from PGHI, a "
                               "heap-ordered phase integration (data-dependent sequential "
-                              "control flow that an ONNX graph cannot express)")
+                              "control flow that an ONNX graph cannot express); export it with "
+                              "--phase-init random or zero to start from that phase instead")
     if isinstance(task, AudioToAudio) and not isinstance(task, GenerativeEnhancer):
         raise ExportError(f"{name}: cannot export to ONNX: {type(task).__name__} is not a "
                           "network (only the generative enhancers export)")
@@ -184,14 +185,28 @@ def check_exportable(task: Task, name: str, steps: int | None = None,
 
 def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike,
                 steps: int | None = None, solver: str | None = None, grid: str | None = None,
-                fp16: bool = False) -> Path:
+                fp16: bool = False, phase_init: str | None = None) -> Path:
     """Export a shipped or trained model (see :func:`audiogen.api.load`) to ``out``, with its
     spec, sample rate and sampling settings in the graph's metadata; ``fp16`` stores float16
-    weights and computes in float16 with float32 inputs and outputs."""
+    weights and computes in float16 with float32 inputs and outputs. ``phase_init``
+    (``"random"`` or ``"zero"``) replaces the start phase of a model that runs a phase
+    retrieval (a mel inversion, or a vocoder whose prior runs one), e.g. the PGHI start of the
+    shipped inversions, which has no graph form."""
     from audiogen.api import Codec, Enhancer, Vocoder, load
 
     name = str(name_or_path)
     model = load(name_or_path)
+    if phase_init is not None:
+        task = getattr(model, "task", None)
+        inversion = task if isinstance(task, GriffinLim) else getattr(task, "prior", None)
+        if not isinstance(inversion, (GriffinLim, GriffinLimPrior)):
+            raise ExportError(f"{name}: --phase-init applies to models that run a phase "
+                              "retrieval (a mel inversion or a Griffin-Lim prior); this one "
+                              "runs none")
+        if phase_init not in ("random", "zero"):
+            raise ExportError(f"--phase-init {phase_init!r}: an ONNX graph can start from "
+                              "'random' or 'zero' phase")
+        inversion.phase_init = phase_init  # type: ignore[assignment]
     if isinstance(model, Codec):
         if any(option is not None for option in (steps, solver, grid)):
             raise ExportError(f"{name}: a codec decoder has no solver steps, solver or grid")
@@ -220,6 +235,10 @@ def export_task(task: Task, out: str | os.PathLike, name: str, steps: int | None
                 solver: str | None = None, grid: str | None = None, fp16: bool = False
                 ) -> Path:
     """:func:`export_onnx` of a task object (``name`` is stored as the graph's source)."""
+    if fp16 and isinstance(task, GriffinLim):
+        raise ExportError(f"{name}: --fp16 is not supported for a mel inversion (its "
+                          "exponentials and divisions by |X| are kept in float32 by the "
+                          "converter, which then leaves mismatched types); export it in fp32")
     task = task.float().eval()
     graph = build_graph(task, name, steps, solver, grid)
     return _save(graph, metadata(task, graph, name, steps, solver, grid, fp16), out, fp16)
@@ -323,4 +342,7 @@ def metadata(task: Task, graph: Graph, name: str, steps: int | None, solver: str
     if isinstance(task, GriffinLim):
         meta["sampling"] = json.dumps({"steps": steps or task.n_iter, "solver": task.method,
                                        "grid": None})
+    inversion = task if isinstance(task, GriffinLim) else getattr(task, "prior", None)
+    if isinstance(inversion, (GriffinLim, GriffinLimPrior)):
+        meta["phase_init"] = inversion.phase_init
     return meta
