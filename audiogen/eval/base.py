@@ -83,6 +83,15 @@ class Scorer(MetricGroup):
         """Scores of ``generated`` (T,) against ``reference`` (T,) (same length and rate)."""
 
 
+class PartialResult(Exception):
+    """Raised by :meth:`SetScorer.result` when only some of its metrics could be computed:
+    ``values`` are those that could, ``errors`` maps each other metric to its message."""
+
+    def __init__(self, values: dict[str, float], errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.values, self.errors = values, errors
+
+
 class SetScorer(MetricGroup):
     """Computes a metric between two sets of signals (a system's outputs and the references)."""
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from audiogen.errors import ConfigError, DataError
-from audiogen.eval.base import Metric, SetScorer, library
+from audiogen.eval.base import Metric, PartialResult, SetScorer, library
 from audiogen.eval.classifier import WEIGHTS, Classifier, Prediction, manifest_labels
 from audiogen.eval.fad import GaussianStatistics, frechet_distance
 from audiogen.eval.pairing import Item
@@ -184,24 +184,36 @@ class GenerationScorer(SetScorer):
             raise ValueError(f"no clip of {system!r} could be classified")
         clips = self.systems[system]
         outputs = clips.prediction(self.classifier)
+        parts = {"prompt_accuracy": lambda: self._prompt_accuracy(clips.prompts, outputs),
+                 "classifier_fd": lambda: self._frechet(clips, outputs),
+                 "inception_score": lambda: self._inception(outputs),
+                 "diversity": lambda: self._diversity(clips.prompts, outputs.embeddings)}
         values: dict[str, float] = {}
-        if "prompt_accuracy" in self.names:
-            values.update(self._prompt_accuracy(clips.prompts, outputs))
-        if "classifier_fd" in self.names:
-            if len(self.reference) < 2 or len(clips) < 2:
-                raise ValueError("classifier_fd needs at least 2 clips in the set and in the "
-                                 "reference set")
-            reference = self.reference.prediction(self.classifier)
-            values["classifier_fd"] = frechet_distance(*set_moments(outputs.embeddings),
-                                                       *set_moments(reference.embeddings))
-        if "inception_score" in self.names:
-            scores = {name: inception_score(outputs.probabilities[name])
-                      for name in self.classifier.vocabulary.names}
-            values["inception_score"] = scores[self.classifier.vocabulary.names[0]]
-            values.update({f"inception_score.{name}": v for name, v in scores.items()})
-        if "diversity" in self.names:
-            values.update(self._diversity(clips.prompts, outputs.embeddings))
+        errors: dict[str, str] = {}
+        for name, compute in parts.items():  # one metric that cannot be computed (diversity
+            if name not in self.names:      # with one clip per prompt) leaves the others
+                continue
+            try:
+                values.update(compute())
+            except ValueError as error:
+                errors[name] = f"ValueError: {error}"
+        if errors:
+            raise PartialResult(values, errors)
         return values
+
+    def _frechet(self, clips: _Set, outputs: Prediction) -> dict[str, float]:
+        if len(self.reference) < 2 or len(clips) < 2:
+            raise ValueError("classifier_fd needs at least 2 clips in the set and in the "
+                             "reference set")
+        reference = self.reference.prediction(self.classifier)
+        return {"classifier_fd": frechet_distance(*set_moments(outputs.embeddings),
+                                                  *set_moments(reference.embeddings))}
+
+    def _inception(self, outputs: Prediction) -> dict[str, float]:
+        scores = {name: inception_score(outputs.probabilities[name])
+                  for name in self.classifier.vocabulary.names}
+        return {"inception_score": scores[self.classifier.vocabulary.names[0]],
+                **{f"inception_score.{name}": v for name, v in scores.items()}}
 
     def _prompt_accuracy(self, prompts: list[dict[str, str] | None], outputs: Prediction
                          ) -> dict[str, float]:

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from audiogen.errors import AudioError, ConfigError
 from audiogen.eval import pairing
-from audiogen.eval.base import Scorer, SetScorer, Undefined
+from audiogen.eval.base import PartialResult, Scorer, SetScorer, Undefined
 
 Row = dict[str, Any]
 Job = tuple[str, pairing.Pair, bool, Row]  # system, pair, with_reference, previous row
@@ -119,6 +119,11 @@ def set_results(scorers: Sequence[Scorer | SetScorer], system: str
         try:
             for name, value in scorer.result(system).items():
                 values[name] = {"value": value, "n": count}
+        except PartialResult as partial:  # the metrics that could be computed keep their values
+            for name, value in partial.values.items():
+                values[name] = {"value": value, "n": count}
+            for name, message in partial.errors.items():
+                values[name] = {"value": None, "n": count, "error": message}
         except Exception as error:
             for name in scorer.names:
                 values[name] = {"value": None, "n": count, "error": error_message(error)}

@@ -217,3 +217,21 @@ def test_label_values_come_from_dict_label_keys_sorted_as_numbers() -> None:
     assert vocabulary.spec == {"program": ["0", "33"], "pitch": ["9", "60", "100"]}
     with pytest.raises(DataError, match="fewer than two values"):
         vocabulary_from_manifest(rows, {"speaker": "speaker"})
+
+
+def test_a_set_metric_that_cannot_be_computed_leaves_the_others(
+        tones: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """One clip per prompt: diversity has no pair to measure and reports its error, while
+    prompt accuracy, Inception Score and the Fréchet distance of the same group keep values."""
+    folder, train, _ = tones
+    generated = tmp_path / "generated"
+    write_clip(generated, "low", tone(300.0, 300), {"tone": "low"})
+    write_clip(generated, "high", tone(1500.0, 301), {"tone": "high"})
+    results = evaluate(str(train), {"one_each": str(generated)},
+                       ["prompt_accuracy", "inception_score", "diversity", "classifier_fd"],
+                       tmp_path / "eval", generation_classifier=str(folder))
+    summary = results["summary"]["one_each"]
+    assert summary["prompt_accuracy"]["mean"] == 1.0
+    assert summary["inception_score"]["mean"] > 1.0 and summary["classifier_fd"]["mean"] > 0
+    assert summary["diversity"]["mean"] is None
+    assert "at least 2 clips of one prompt" in summary["diversity"]["error"]
