@@ -121,10 +121,9 @@ def invert_mel(stft: Representation, magnitude: torch.Tensor, n_iter: int,
                 torch.lerp(torch.view_as_real(previous), real, 1.0 + momentum,
                            out=torch.view_as_real(accelerated))
             previous, rebuilt = rebuilt, previous
-            torch.mul(accelerated.real, accelerated.real, out=size)
-            size.addcmul_(accelerated.imag, accelerated.imag).sqrt_()  # |X|, ~3x faster than abs
             # |X| * gain * X / |X|: the unit phasor cancels
-            torch.mul(accelerated, gain_of(size), out=spectrum)
+            torch.mul(accelerated, gain_of(complex_magnitude(accelerated, out=size)),
+                      out=spectrum)
     return spectrum.transpose(1, 2)
 
 
@@ -279,11 +278,15 @@ def invert_mel_parts(stft: Representation, magnitude: torch.Tensor, n_iter: int,
     return real, imag
 
 
-def complex_magnitude(spectrum: torch.Tensor) -> torch.Tensor:
+def complex_magnitude(spectrum: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """|X| of a complex tensor as sqrt(re^2 + im^2): equal to ``abs`` up to rounding (it does not
     guard against overflow as ``hypot`` does, which spectrogram values never reach) and about 3x
-    faster on CPU, where ``abs`` dominated an iteration."""
-    return torch.sqrt(spectrum.real.square() + spectrum.imag.square())
+    faster on CPU, where ``abs`` dominated an iteration. ``out`` (real, the same shape) receives
+    it in place, for loops that allocate nothing."""
+    if out is None:
+        out = torch.empty(spectrum.shape, dtype=spectrum.real.dtype, device=spectrum.device)
+    torch.mul(spectrum.real, spectrum.real, out=out)
+    return out.addcmul_(spectrum.imag, spectrum.imag).sqrt_()
 
 
 def initial_phase(stft: Representation, magnitude: torch.Tensor,
