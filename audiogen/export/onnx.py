@@ -147,11 +147,17 @@ def _deterministic_prior(task: GenerativeVocoder, features: torch.Tensor) -> boo
     return bool((std == 0).all())
 
 
+def phase_retrieval(task: Task | None) -> GriffinLim | GriffinLimPrior | None:
+    """The phase retrieval ``task`` runs: itself (a mel inversion) or its Griffin-Lim prior."""
+    inversion = task if isinstance(task, GriffinLim) else getattr(task, "prior", None)
+    return inversion if isinstance(inversion, (GriffinLim, GriffinLimPrior)) else None
+
+
 def check_exportable(task: Task, name: str, steps: int | None = None,
                      solver: str | None = None, grid: str | None = None) -> None:
     """Raise :class:`ExportError` naming ``name`` when ``task`` has no ONNX graph here."""
-    inversion = task if isinstance(task, GriffinLim) else getattr(task, "prior", None)
-    if isinstance(inversion, (GriffinLim, GriffinLimPrior)):
+    inversion = phase_retrieval(task)
+    if inversion is not None:
         if inversion.phase_init == "pghi":
             raise ExportError(f"{name}: cannot export to ONNX: its phase starts from PGHI, a "
                               "heap-ordered phase integration (data-dependent sequential "
@@ -197,9 +203,8 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike,
     name = str(name_or_path)
     model = load(name_or_path)
     if phase_init is not None:
-        task = getattr(model, "task", None)
-        inversion = task if isinstance(task, GriffinLim) else getattr(task, "prior", None)
-        if not isinstance(inversion, (GriffinLim, GriffinLimPrior)):
+        inversion = phase_retrieval(getattr(model, "task", None))
+        if inversion is None:
             raise ExportError(f"{name}: --phase-init applies to models that run a phase "
                               "retrieval (a mel inversion or a Griffin-Lim prior); this one "
                               "runs none")
@@ -342,7 +347,7 @@ def metadata(task: Task, graph: Graph, name: str, steps: int | None, solver: str
     if isinstance(task, GriffinLim):
         meta["sampling"] = json.dumps({"steps": steps or task.n_iter, "solver": task.method,
                                        "grid": None})
-    inversion = task if isinstance(task, GriffinLim) else getattr(task, "prior", None)
-    if isinstance(inversion, (GriffinLim, GriffinLimPrior)):
+    inversion = phase_retrieval(task)
+    if inversion is not None:
         meta["phase_init"] = inversion.phase_init
     return meta
